@@ -1,0 +1,198 @@
+"""The ``spsc`` command line. Each stage adds its verbs from its own ``commands`` module.
+
+Errors print one line (what, where, what to do) and exit non-zero; ``--debug`` shows the
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import __version__
+from pipeline.config import Settings, get_settings
+from pipeline.errors import SpscError
+
+app = typer.Typer(
+    help="SPSC M&E pipeline: raw files -> DuckDB warehouse -> indicators -> reports and maps.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(help="Load raw files into the warehouse.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+review_app = typer.Typer(help="Review what the pipeline could not decide alone.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+boundaries_app = typer.Typer(help="Get and verify the geoBoundaries polygons.", no_args_is_help=True)
+app.add_typer(boundaries_app, name="boundaries")
+
+console = Console()
+err_console = Console(stderr=True)
+_STATE: dict = {"debug": False, "overrides": {}}
+
+
+def settings() -> Settings:
+    """The settings of this invocation: environment, then global CLI options."""
+    return get_settings(**_STATE["overrides"])
+
+
+@app.callback()
+def _global(
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default data/processed/spsc.duckdb, or SPSC_DB).")] = None,
+    min_cell: Annotated[int | None, typer.Option("--min-cell", help="Small-cell threshold (default 10, or SPSC_MIN_CELL).")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    _STATE["debug"] = debug
+    _STATE["overrides"] = {"db": db, "min_cell": min_cell}
+
+
+@app.command()
+def version() -> None:
+    """Print the pipeline version."""
+    console.print(f"spsc-pipeline {__version__}")
+
+
+@app.command()
+def synth(
+    out: Annotated[Path | None, typer.Option(help="Folder for the raw files (default data/raw/sample).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same bytes.")] = 20231,
+    respondents: Annotated[int, typer.Option(help="Citizen survey respondents per municipality per wave.")] = 400,
+    dirty: Annotated[float, typer.Option(help="Share of rows given realistic dirt (0 to 1).")] = 0.03,
+    fmt: Annotated[str, typer.Option("--format", help="xlsx (as Kobo exports) or csv (for benchmarks).")] = "xlsx",
+) -> None:
+    """Generate realistic sample raw data (surveys, sign-in sheets) with a known truth."""
+    from pipeline.synth import generate
+
+    target = out or settings().raw_dir / "sample"
+    summary = generate(target, seed=seed, respondents=respondents, dirty=dirty, fmt=fmt)
+    console.print(f"sample data written to {target} ({summary})")
+
+
+@app.command()
+def init() -> None:
+    """Create or migrate the warehouse and load the reference data."""
+    from pipeline.warehouse.setup import init_warehouse
+
+    s = settings()
+    applied = init_warehouse(s)
+    what = ", ".join(applied) if applied else "schema already current"
+    console.print(f"warehouse ready at {s.db} ({what})")
+
+
+@app.command()
+def register(
+    paths: Annotated[list[Path], typer.Argument(help="Raw files or folders to record.")],
+    kind: Annotated[str, typer.Option(help="survey, attendance, events (default: from the folder name).")] = "",
+) -> None:
+    """Record raw files in load_batches (hash, size) before they are loaded."""
+    from pipeline.warehouse import connect, register_file, transaction
+
+    files = _expand(paths)
+    con = connect(settings().db, wait=5)
+    created = 0
+    try:
+        with transaction(con):
+            for f in files:
+                _, new = register_file(con, f, kind or _guess_kind(f))
+                created += new
+    finally:
+        con.close()
+    console.print(f"{len(files)} files seen, {created} newly registered")
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise SpscError("no such file or folder", str(p))
+    return files
+
+
+def _guess_kind(path: Path) -> str:
+    parts = {p.lower() for p in path.parts}
+    if "attendance" in parts:
+        return "events" if path.stem.startswith("events") else "attendance"
+    if "survey" in parts:
+        return "xlsform" if "form" in path.stem else "survey"
+    return "other"
+
+
+@app.command()
+def status() -> None:
+    """What is loaded: batches, rows, quarantine counts, the warehouse path and schema version."""
+    from pipeline.warehouse import connect, schema_version
+
+    s = settings()
+    con = connect(s.db, read_only=True)
+    try:
+        version_ = schema_version(con)
+        rows = con.execute(
+            "select batch_id, kind, coalesce(wave, ''), file_name, status, rows_read, rows_loaded,"
+            " rows_quarantined, rows_blank from load_batches order by batch_id").fetchall()
+    finally:
+        con.close()
+    console.print(f"warehouse {s.db}  schema version {version_}  {len(rows)} batches")
+    table = Table("batch", "kind", "wave", "file", "status", "read", "loaded", "quarantined", "blank")
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r))
+    console.print(table)
+    if rows:
+        totals = [sum(r[i] or 0 for r in rows) for i in (5, 6, 7, 8)]
+        console.print("total rows: read {} = loaded {} + quarantined {} + blank {}".format(*totals))
+
+
+def _load_stage_commands() -> None:
+    """Import each stage's commands module so its verbs register on the apps above."""
+    import importlib
+
+    for module in ("pipeline.ingest.commands", "pipeline.indicators.commands",
+                   "pipeline.maps.commands", "pipeline.reports.commands", "pipeline.checks.commands"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a missing dependency inside the module is a real error
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``spsc`` console script."""
+    _load_stage_commands()
+    debug = "--debug" in (argv or sys.argv[1:]) or os.environ.get("SPSC_DEBUG") == "1"
+    try:
+        app(args=argv, standalone_mode=False)
+    except SpscError as exc:
+        if debug:
+            raise
+        err_console.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted", markup=False)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        err_console.print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                          markup=False, highlight=False, soft_wrap=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

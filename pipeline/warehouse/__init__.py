@@ -1,0 +1,21 @@
+"""The DuckDB warehouse: connections with clear locking errors, migrations, load batches.
+
+DuckDB's rule: one process may write; several processes may read at once only while none
+writes. Readers (notebooks, reports) open read-only; writers open read-write. A process that
+finds the file locked gets :class:`~pipeline.errors.WarehouseBusy`, never a hang.
+"""
+
+from pipeline.warehouse.db import connect, migrate, schema_version, transaction
+from pipeline.warehouse.batches import (
+    file_sha256,
+    finish_batch,
+    find_batch,
+    quarantine_rows,
+    register_file,
+    start_batch,
+)
+
+__all__ = [
+    "connect", "file_sha256", "find_batch", "finish_batch", "migrate", "quarantine_rows",
+    "register_file", "schema_version", "start_batch", "transaction",
+]

@@ -1,0 +1,62 @@
+"""``spsc init``: create or migrate the warehouse, load reference data, bind the secret."""
+
+from __future__ import annotations
+
+import hmac
+from hashlib import sha256
+
+import duckdb
+
+from pipeline import reference
+from pipeline.config import Settings
+from pipeline.errors import SecretMissing
+from pipeline.privacy import load_secret
+from pipeline.warehouse.db import connect, migrate, transaction
+
+
+def secret_fingerprint(secret: bytes) -> str:
+    """A value that identifies the secret without revealing it."""
+    return hmac.new(secret, b"spsc-secret-fingerprint", sha256).hexdigest()[:24]
+
+
+def bound_secret(settings: Settings, con: duckdb.DuckDBPyConnection) -> bytes:
+    """The secret this warehouse's pseudonyms were made with.
+
+    Creates the secret on first use. Refuses (:class:`SecretMissing`) when the warehouse
+    already recorded a secret and the local one is missing or different: new pseudonyms
+    would silently break the links between quarters.
+    """
+    row = con.execute("select value from warehouse_meta where key = 'secret_fingerprint'").fetchone()
+    secret = load_secret(settings.secret_path, must_exist=row is not None)
+    fp = secret_fingerprint(secret)
+    if row is None:
+        con.execute("insert into warehouse_meta values ('secret_fingerprint', ?)", [fp])
+    elif row[0] != fp:
+        raise SecretMissing(
+            "the pseudonymisation secret is not the one this warehouse was built with",
+            str(settings.secret_path),
+            "restore the original secret (a new one would break the links between quarters)")
+    return secret
+
+
+def load_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace the reference tables with the packaged CSVs (one transaction)."""
+    munis = reference.municipalities()
+    census = reference.census()
+    with transaction(con):
+        con.execute("delete from ref_municipalities")
+        con.execute("insert into ref_municipalities by name select * from munis")
+        con.execute("delete from ref_census")
+        con.execute("insert into ref_census by name select * from census")
+
+
+def init_warehouse(settings: Settings) -> list[str]:
+    """Create or migrate the warehouse at ``settings.db``; returns the migrations applied."""
+    con = connect(settings.db)
+    try:
+        applied = migrate(con)
+        load_reference(con)
+        bound_secret(settings, con)
+    finally:
+        con.close()
+    return applied
