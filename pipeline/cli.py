@@ -31,8 +31,9 @@ app.add_typer(review_app, name="review")
 boundaries_app = typer.Typer(help="Get and verify the geoBoundaries polygons.", no_args_is_help=True)
 app.add_typer(boundaries_app, name="boundaries")
 
-console = Console()
-err_console = Console(stderr=True)
+# piped output (logs, tests) gets wide lines instead of rich's 80-column default
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 400)
 _STATE: dict = {"debug": False, "overrides": {}}
 
 

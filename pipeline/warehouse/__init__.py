@@ -5,15 +5,15 @@ writes. Readers (notebooks, reports) open read-only; writers open read-write. A 
 finds the file locked gets :class:`~pipeline.errors.WarehouseBusy`, never a hang.
 """
 
-from pipeline.warehouse.db import connect, migrate, schema_version, transaction
 from pipeline.warehouse.batches import (
     file_sha256,
-    finish_batch,
     find_batch,
+    finish_batch,
     quarantine_rows,
     register_file,
     start_batch,
 )
+from pipeline.warehouse.db import connect, migrate, schema_version, transaction
 
 __all__ = [
     "connect", "file_sha256", "find_batch", "finish_batch", "migrate", "quarantine_rows",

@@ -41,13 +41,17 @@ def bound_secret(settings: Settings, con: duckdb.DuckDBPyConnection) -> bytes:
 
 def load_reference(con: duckdb.DuckDBPyConnection) -> None:
     """Replace the reference tables with the packaged CSVs (one transaction)."""
-    munis = reference.municipalities()
-    census = reference.census()
-    with transaction(con):
-        con.execute("delete from ref_municipalities")
-        con.execute("insert into ref_municipalities by name select * from munis")
-        con.execute("delete from ref_census")
-        con.execute("insert into ref_census by name select * from census")
+    con.register("_ref_municipalities", reference.municipalities())
+    con.register("_ref_census", reference.census())
+    try:
+        with transaction(con):
+            con.execute("delete from ref_municipalities")
+            con.execute("insert into ref_municipalities by name select * from _ref_municipalities")
+            con.execute("delete from ref_census")
+            con.execute("insert into ref_census by name select * from _ref_census")
+    finally:
+        con.unregister("_ref_municipalities")
+        con.unregister("_ref_census")
 
 
 def init_warehouse(settings: Settings) -> list[str]:

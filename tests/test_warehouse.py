@@ -1,0 +1,130 @@
+"""The warehouse: migrations, locking, load batches."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pipeline.errors import SpscError, WarehouseBusy
+from pipeline.warehouse import (
+    connect,
+    file_sha256,
+    finish_batch,
+    migrate,
+    quarantine_rows,
+    register_file,
+    schema_version,
+    start_batch,
+    transaction,
+)
+from pipeline.warehouse.setup import init_warehouse
+
+
+def test_init_creates_schema_and_reference_and_is_idempotent(settings):
+    first = init_warehouse(settings)
+    assert first[:2] == ["001_core", "002_reference"]
+    assert init_warehouse(settings) == []
+    con = connect(settings.db, read_only=True)
+    try:
+        assert schema_version(con) == int(first[-1][:3])
+        assert con.execute("select count(*) from ref_municipalities").fetchone()[0] == 142
+        assert con.execute("select count(*) from ref_municipalities where is_project").fetchone()[0] == 9
+    finally:
+        con.close()
+
+
+def test_secret_is_created_owner_only_and_never_in_the_warehouse(warehouse):
+    mode = warehouse.secret_path.stat().st_mode & 0o777
+    assert mode == 0o600
+    secret = warehouse.secret_path.read_bytes()
+    assert secret not in warehouse.db.read_bytes()
+
+
+def test_missing_secret_is_refused_once_the_warehouse_is_bound(warehouse):
+    warehouse.secret_path.unlink()
+    with pytest.raises(SpscError, match="secret is missing"):
+        init_warehouse(warehouse)
+
+
+def _hold_lock(db, read_only: bool) -> subprocess.Popen:
+    code = textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(db)!r}, read_only={read_only})
+        print("held", flush=True)
+        sys.stdin.readline()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_writer_gets_a_clear_busy_error(warehouse):
+    holder = _hold_lock(warehouse.db, read_only=False)
+    try:
+        with pytest.raises(WarehouseBusy) as err:
+            connect(warehouse.db, wait=0.3)
+        message = str(err.value)
+        assert "warehouse is busy (held by" in message and f"PID {holder.pid}" in message
+        assert "retry when it finishes" in message and "\n" not in message
+        with pytest.raises(WarehouseBusy):
+            connect(warehouse.db, read_only=True)
+    finally:
+        holder.communicate("\n")
+
+
+def test_several_readers_at_once(warehouse):
+    readers = [_hold_lock(warehouse.db, read_only=True) for _ in range(2)]
+    try:
+        con = connect(warehouse.db, read_only=True)
+        assert con.execute("select count(*) from ref_municipalities").fetchone()[0] == 142
+        con.close()
+        with pytest.raises(WarehouseBusy):
+            connect(warehouse.db)
+    finally:
+        for r in readers:
+            r.communicate("\n")
+
+
+def test_reading_a_missing_warehouse_says_what_to_do(tmp_path):
+    with pytest.raises(SpscError, match="run 'spsc init'"):
+        connect(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_batches_account_for_every_row_and_roll_back_together(warehouse, tmp_path):
+    raw = tmp_path / "sheet.csv"
+    raw.write_text("a\n1\n2\n", encoding="utf-8")
+    sha = file_sha256(raw)
+    con = connect(warehouse.db)
+    try:
+        batch_id, created = register_file(con, raw, "attendance")
+        assert created and register_file(con, raw, "attendance") == (batch_id, False)
+        with pytest.raises(RuntimeError), transaction(con):
+            start_batch(con, raw, sha, "attendance")
+            raise RuntimeError("killed half-way")
+        assert con.execute("select status from load_batches").fetchall() == [("registered",)]
+        with transaction(con):
+            bid = start_batch(con, raw, sha, "attendance")
+            import pandas as pd
+            problems = pd.DataFrame([{"sheet": "s", "source_row": 3, "column_name": "age", "value": 240,
+                                      "rule": "range", "reason": "age 240 is outside 15-100"}])
+            assert quarantine_rows(con, bid, raw.name, problems) == 1
+            finish_batch(con, bid, rows_read=2, rows_loaded=1, rows_quarantined=1)
+        assert bid == batch_id
+        row = con.execute("select status, rows_read, rows_loaded, rows_quarantined from load_batches").fetchone()
+        assert row == ("loaded", 2, 1, 1)
+        assert con.execute("select value, reason from quarantine").fetchone() == ("240", "age 240 is outside 15-100")
+        with pytest.raises(AssertionError, match="rows read"):
+            finish_batch(con, bid, rows_read=3, rows_loaded=1, rows_quarantined=1)
+    finally:
+        con.close()
+
+
+def test_migrate_is_a_no_op_on_a_current_warehouse(warehouse):
+    con = connect(warehouse.db)
+    try:
+        assert migrate(con) == []
+    finally:
+        con.close()
