@@ -30,8 +30,8 @@ def test_init_creates_schema_and_reference_and_is_idempotent(settings):
     con = connect(settings.db, read_only=True)
     try:
         assert schema_version(con) == int(first[-1][:3])
-        assert con.execute("select count(*) from ref_municipalities").fetchone()[0] == 142
-        assert con.execute("select count(*) from ref_municipalities where is_project").fetchone()[0] == 9
+        assert con.execute("select count(*) from ref_municipalities").fetchall()[0][0] == 142
+        assert con.execute("select count(*) from ref_municipalities where is_project").fetchall()[0][0] == 9
     finally:
         con.close()
 
@@ -79,7 +79,7 @@ def test_several_readers_at_once(warehouse):
     readers = [_hold_lock(warehouse.db, read_only=True) for _ in range(2)]
     try:
         con = connect(warehouse.db, read_only=True)
-        assert con.execute("select count(*) from ref_municipalities").fetchone()[0] == 142
+        assert con.execute("select count(*) from ref_municipalities").fetchall()[0][0] == 142
         con.close()
         with pytest.raises(WarehouseBusy):
             connect(warehouse.db)
@@ -113,9 +113,9 @@ def test_batches_account_for_every_row_and_roll_back_together(warehouse, tmp_pat
             assert quarantine_rows(con, bid, raw.name, problems) == 1
             finish_batch(con, bid, rows_read=2, rows_loaded=1, rows_quarantined=1)
         assert bid == batch_id
-        row = con.execute("select status, rows_read, rows_loaded, rows_quarantined from load_batches").fetchone()
+        row = con.execute("select status, rows_read, rows_loaded, rows_quarantined from load_batches").fetchall()[0]
         assert row == ("loaded", 2, 1, 1)
-        assert con.execute("select value, reason from quarantine").fetchone() == ("240", "age 240 is outside 15-100")
+        assert con.execute("select value, reason from quarantine").fetchall()[0] == ("240", "age 240 is outside 15-100")
         with pytest.raises(AssertionError, match="rows read"):
             finish_batch(con, bid, rows_read=3, rows_loaded=1, rows_quarantined=1)
     finally:

@@ -13,9 +13,19 @@ from pipeline.warehouse.batches import (
     register_file,
     start_batch,
 )
-from pipeline.warehouse.db import connect, migrate, schema_version, transaction
+from pipeline.warehouse.db import connect, first_row, migrate, scalar, schema_version, transaction
 
 __all__ = [
-    "connect", "file_sha256", "find_batch", "finish_batch", "migrate", "quarantine_rows",
-    "register_file", "schema_version", "start_batch", "transaction",
+    "connect",
+    "file_sha256",
+    "find_batch",
+    "finish_batch",
+    "first_row",
+    "migrate",
+    "quarantine_rows",
+    "register_file",
+    "scalar",
+    "schema_version",
+    "start_batch",
+    "transaction",
 ]

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import __version__
+from pipeline.warehouse.db import first_row
 
 QUARANTINE_COLUMNS = ["sheet", "source_row", "column_name", "value", "rule", "reason"]
 
@@ -36,10 +37,10 @@ def find_batch(con: duckdb.DuckDBPyConnection, sha256: str, kind: str | None = N
         sql += " and kind = ?"
         params.append(kind)
     rel = con.execute(sql + " order by batch_id desc limit 1", params)
-    row = rel.fetchone()
-    if row is None:
+    rows = rel.fetchall()
+    if not rows:
         return None
-    return dict(zip([d[0] for d in rel.description], row, strict=True))
+    return dict(zip([d[0] for d in rel.description], rows[0], strict=True))
 
 
 def register_file(con: duckdb.DuckDBPyConnection, path: Path | str, kind: str,
@@ -50,16 +51,16 @@ def register_file(con: duckdb.DuckDBPyConnection, path: Path | str, kind: str,
     """
     path = Path(path)
     sha = file_sha256(path)
-    existing = con.execute(
-        "select batch_id from load_batches where sha256 = ? and kind = ? and status in ('registered', 'loaded')"
-        " order by batch_id limit 1", [sha, kind]).fetchone()
+    existing = first_row(
+        con, "select batch_id from load_batches where sha256 = ? and kind = ? and status in ('registered', 'loaded')"
+        " order by batch_id limit 1", [sha, kind])
     if existing:
         return existing[0], False
     batch_id = con.execute(
         "insert into load_batches (path, file_name, sha256, size_bytes, kind, wave, pipeline_version, status)"
         " values (?, ?, ?, ?, ?, ?, ?, 'registered') returning batch_id",
         [str(path), path.name, sha, path.stat().st_size, kind, wave, __version__],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return batch_id, True
 
 
@@ -68,9 +69,9 @@ def start_batch(con: duckdb.DuckDBPyConnection, path: Path | str, sha256: str, k
     """Open a batch for a load (call inside the load's transaction); reuses a registered row."""
     path = Path(path)
     now = datetime.now()
-    registered = con.execute(
-        "select batch_id from load_batches where sha256 = ? and kind = ? and status = 'registered'"
-        " order by batch_id limit 1", [sha256, kind]).fetchone()
+    registered = first_row(
+        con, "select batch_id from load_batches where sha256 = ? and kind = ? and status = 'registered'"
+        " order by batch_id limit 1", [sha256, kind])
     if registered:
         con.execute(
             "update load_batches set path = ?, file_name = ?, wave = ?, started_at = ?, status = 'loading',"
@@ -81,7 +82,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, path: Path | str, sha256: str, k
         "insert into load_batches (path, file_name, sha256, size_bytes, kind, wave, started_at,"
         " pipeline_version, status) values (?, ?, ?, ?, ?, ?, ?, ?, 'loading') returning batch_id",
         [str(path), path.name, sha256, path.stat().st_size, kind, wave, now, __version__],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
 
 
 def finish_batch(con: duckdb.DuckDBPyConnection, batch_id: int, *, rows_read: int, rows_loaded: int,

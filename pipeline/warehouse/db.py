@@ -75,14 +75,28 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """The first row of a query, or ``None``; the result is consumed in full.
+
+    DuckDB 2 keeps a result open until a fetch returns no rows, and an open result blocks
+    other work on the connection (``register``...), so never leave ``fetchone()`` half-read.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The first value of the first row of a query (``None`` when there is no row)."""
+    row = first_row(con, sql, params)
+    return None if row is None else row[0]
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest applied migration, 0 for an empty warehouse."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_name = 'schema_migrations'"
-    ).fetchone()[0]
+    exists = scalar(con, "select count(*) from information_schema.tables where table_name = 'schema_migrations'")
     if not exists:
         return 0
-    return con.execute("select coalesce(max(version), 0) from schema_migrations").fetchone()[0]
+    return scalar(con, "select coalesce(max(version), 0) from schema_migrations")
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

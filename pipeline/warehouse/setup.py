@@ -11,7 +11,7 @@ from pipeline import reference
 from pipeline.config import Settings
 from pipeline.errors import SecretMissing
 from pipeline.privacy import load_secret
-from pipeline.warehouse.db import connect, migrate, transaction
+from pipeline.warehouse.db import connect, first_row, migrate, transaction
 
 
 def secret_fingerprint(secret: bytes) -> str:
@@ -26,7 +26,7 @@ def bound_secret(settings: Settings, con: duckdb.DuckDBPyConnection) -> bytes:
     already recorded a secret and the local one is missing or different: new pseudonyms
     would silently break the links between quarters.
     """
-    row = con.execute("select value from warehouse_meta where key = 'secret_fingerprint'").fetchone()
+    row = first_row(con, "select value from warehouse_meta where key = 'secret_fingerprint'")
     secret = load_secret(settings.secret_path, must_exist=row is not None)
     fp = secret_fingerprint(secret)
     if row is None:
