@@ -58,9 +58,12 @@ How R's conventions are matched:
   ``svyciprop(method="logit")``: ``expit(logit(p) +/- t * se / (p(1-p)))``
   with ``t`` the Student quantile on ``df`` degrees of freedom, ``df`` being
   ``degf()`` of the domain design: PSUs minus strata among the domain's rows
-  (rows with a missing value of the variable included, as in R). When p is
-  exactly 0 or 1 the logit interval collapses to p (R's glm does not
-  converge there and returns numerical noise).
+  (rows with a missing value of the variable included, as in R). R gets ``t``
+  by converting it to a normal confidence level and back (confint.svyglm);
+  we take the same path, so for ``df = 1`` at 95% the multiplier is
+  infinite and the interval is (0, 1), as in R (whose upper bound prints as
+  NaN there, expit(Inf)). When p is exactly 0 or 1 the logit interval
+  collapses to p (R's glm does not converge there and returns noise).
 * Without weights, weights are 1 unless ``fpc`` is given, in which case they
   are ``N_h / n_h`` as ``svydesign`` derives them.
 """
@@ -89,9 +92,7 @@ _UNSET: Any = object()
 def _indicator(codes: np.ndarray, n_groups: int) -> sparse.csr_array:
     """Sparse (n_groups x len(codes)) matrix that sums rows into their group."""
     n = len(codes)
-    return sparse.csr_array(
-        (np.ones(n), (codes, np.arange(n))), shape=(n_groups, n), dtype=float
-    )
+    return sparse.csr_array((np.ones(n), (codes, np.arange(n))), shape=(n_groups, n), dtype=float)
 
 
 def _as_float(series: pd.Series, name: str) -> np.ndarray:
@@ -198,7 +199,7 @@ class Design:
             hi = np.full(n_strata, -np.inf)
             np.minimum.at(lo, h, pop)
             np.maximum.at(hi, h, pop)
-            if not np.allclose(lo, hi, rtol=1e-12, atol=0) and not np.array_equal(lo, hi):
+            if not np.allclose(lo, hi, rtol=1e-12, atol=0):
                 raise ValueError(f"fpc column {fpc!r} varies within strata")
             pop_h = lo
             if (pop_h < n_h).any():
@@ -380,9 +381,8 @@ class Design:
 
     @staticmethod
     def _value_and_level(value: Any, level: Any) -> tuple[Any, float]:
-        level_is_category = isinstance(level, str | bool | int | np.integer | np.bool_) and not (
-            isinstance(level, float)
-        )
+        # Floats are confidence levels; anything else passed as level is a category.
+        level_is_category = isinstance(level, str | bool | int | np.integer | np.bool_)
         if value is _UNSET:
             if not level_is_category:
                 raise TypeError("proportion() needs the category: value=...")
@@ -416,7 +416,7 @@ class Design:
         dom_all, keys = self._domains(by)
         rows = np.flatnonzero(dom_all >= 0)
         d = dom_all[rows]
-        n_dom, n_var, n_strata = len(keys), len(names), self.n_strata
+        n_dom, n_var = len(keys), len(names)
         w, h, g = self._w[rows], self._h[rows], self._g[rows]
 
         y = np.column_stack(ys)[rows] if ys else np.empty((len(rows), 0))
@@ -530,24 +530,28 @@ class Design:
         d, g, h = d[keep], g[keep], h[keep]
         psus = pd.unique(g.astype(np.int64) * n_dom + d) % n_dom
         strata = pd.unique(h.astype(np.int64) * n_dom + d) % n_dom
-        return (np.bincount(psus, minlength=n_dom) - np.bincount(strata, minlength=n_dom)).astype(
-            float
-        )
+        return np.bincount(psus, minlength=n_dom) - np.bincount(strata, minlength=n_dom)
 
 
 def _logit_ci(
     p: np.ndarray, se: np.ndarray, df: np.ndarray, level: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """``svyciprop(method="logit")``: a t interval on the logit scale, back-transformed."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df_safe = np.where(df > 0, df, np.nan)
-        t = stats.t.ppf(0.5 + level / 2, df_safe)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        df_safe = np.where(df > 0, df.astype(float), np.nan)
+        # R's confint.svyglm turns the t quantile into a normal confidence
+        # level and back; following that path keeps its rounding, notably an
+        # infinite multiplier (interval (0, 1)) for df = 1 at 95%.
+        t_level = 1 - 2 * stats.norm.cdf(stats.t.ppf((1 - level) / 2, df_safe))
+        tail = (1 - t_level) / 2
+        fac_low = stats.norm.ppf(tail)[:, None]
+        fac_high = stats.norm.ppf(1 - tail)[:, None]
         interior = (p > 0) & (p < 1)
         p_in = np.where(interior, p, 0.5)
         centre = np.log(p_in / (1 - p_in))
-        half = t * se / (p_in * (1 - p_in))
-        low = np.where(interior, 1 / (1 + np.exp(-(centre - half))), p)
-        high = np.where(interior, 1 / (1 + np.exp(-(centre + half))), p)
+        se_logit = se / (p_in * (1 - p_in))
+        low = np.where(interior, 1 / (1 + np.exp(-(centre + fac_low * se_logit))), p)
+        high = np.where(interior, 1 / (1 + np.exp(-(centre + fac_high * se_logit))), p)
     return low, high
 
 
