@@ -113,6 +113,7 @@ class Indicator(BaseModel):
     baseline: float | Literal["computed"]
     milestones: dict[str, float] = Field(default_factory=dict)
     target: Target
+    direction: Literal["increase", "decrease"] = "increase"
     illustrative: bool = False
     frequency: Literal["survey_wave", "quarterly"]
     progress: Literal["period", "cumulative"] | None = None
@@ -256,6 +257,10 @@ def _check_indicator(ind: Indicator, periods: dict[str, set[str]]) -> list[tuple
         extra = [d for d in ind.disaggregations if d not in ALLOWED_DIMENSIONS[population]]
         if extra:
             problems.append(("disaggregations", f"{', '.join(extra)} not available for {population}"))
+    if ind.baseline != "computed":
+        up = ind.target.value >= ind.baseline
+        if up != (ind.direction == "increase"):
+            problems.append(("target.value", f"does not {ind.direction} from the baseline {ind.baseline:g}"))
     if ind.baseline == "computed" and not survey:
         problems.append(("baseline", "only survey indicators can compute their baseline"))
     valid = periods["survey" if survey else "attendance"]

@@ -1,0 +1,1 @@
+"""Indicators: one catalogue, one engine, small-cell suppression and the donor table."""

@@ -1,0 +1,711 @@
+"""Indicator catalogue, engine (``spsc build``) and donor table (``spsc indicators``).
+
+Fixture warehouses are real DuckDB files holding the input marts with exactly the contract's
+columns (docs/warehouse.md) and a few rows with known values, so every expected number below
+can be computed by hand (the comments show how).
+"""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.indicators.engine import INPUT_TABLES
+
+# ---------------------------------------------------------------- fixture warehouse
+# 2024Q4 citizen survey: strata livno (FBiH, weight 2, 10 PSUs in the population) and ribnik
+# (RS, weight 1, 8 PSUs), two PSUs each, three respondents per PSU.
+# columns: key, muni, psu, sex, age_group, trust_municipality, providers (csw, employment,
+# health, mental_health, schools), views, satisfaction, dialogue, trust_other_entity,
+# contacts (neighbour, colleague, friend, in_law)
+N = None
+CITIZENS = [
+    ("r01", "livno", "L1", "female", "18-29", 8, (6, 6, 6, 6, 6), 4, 5, True, 7, (True, False, False, False)),
+    ("r02", "livno", "L1", "male", "30-44", 3, (4, 4, 4, 4, 4), 2, 3, False, 3, (False, False, False, False)),
+    ("r03", "livno", "L1", "female", "45-64", 6, (5, N, 5, N, 5), 5, 4, False, 5, (False, True, False, False)),
+    ("r04", "livno", "L2", "male", "65+", N, (8, 8, N, N, 8), N, 2, N, N, (N, N, N, N)),
+    ("r05", "livno", "L2", "female", "18-29", 10, (2, 2, N, N, N), 3, 4, True, 9, (False, False, True, True)),
+    ("r06", "livno", "L2", "male", "30-44", 5, (7, 7, 7, 7, 7), 3, 1, False, 6, (False, False, False, False)),
+    ("r07", "ribnik", "R1", "female", "30-44", 7, (3, 3, 3, 3, 3), 1, 5, False, 2, (False, False, False, False)),
+    ("r08", "ribnik", "R1", "male", "18-29", 2, (9, 9, 9, 9, 9), 5, 5, True, 8, (True, True, True, True)),
+    ("r09", "ribnik", "R1", "female", "65+", 9, (5, 5, 5, 5, 5), 3, 3, False, 4, (False, False, False, True)),
+    ("r10", "ribnik", "R2", "male", "45-64", 6, (10, 10, 10, 10, 10), 4, 4, False, 10, (True, False, False, False)),
+    ("r11", "ribnik", "R2", "female", "18-29", 0, (0, 0, 0, 0, 0), 2, 2, True, 0, (False, False, False, False)),
+    ("r12", "ribnik", "R2", "male", "45-64", 1, (1, 2, 3, 4, 5), 5, N, False, 5, (False, True, False, False)),
+]
+WEIGHT = {"livno": 2.0, "ribnik": 1.0}
+FPC = {"livno": 10.0, "ribnik": 8.0}
+ENTITY = {"livno": "FBiH", "ribnik": "RS", "drvar": "FBiH", "kljuc": "FBiH", "mrkonjic_grad": "RS"}
+
+
+def _create_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    for table, columns in INPUT_TABLES.items():
+        cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+        con.execute(f"create table if not exists {table} ({cols})")
+
+
+# Values for bookkeeping columns the ingest migrations add beyond the contract (NOT NULL there).
+_FILLERS = {"INTEGER": 0, "BIGINT": 0, "DOUBLE": 0.0, "BOOLEAN": False, "DATE": "2024-01-01",
+            "TIMESTAMP": "2024-01-01 00:00:00"}
+
+
+def _insert(con, table: str, rows: list[dict]) -> None:
+    """Insert by column name; NOT NULL columns outside the contract get a neutral value."""
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)
+    extra = con.execute(
+        "select column_name, data_type from information_schema.columns where table_name = ?"
+        " and is_nullable = 'NO'", [table]).fetchall()
+    for column, kind in extra:
+        if column not in frame.columns:
+            frame[column] = _FILLERS.get(kind, "")
+    con.register("_rows", frame)
+    try:
+        con.execute(f"insert into {table} by name select * from _rows")
+    finally:
+        con.unregister("_rows")
+
+
+def citizen_rows(wave: str, shift: int = 0, batch_id: int = 1) -> tuple[list[dict], list[dict]]:
+    """Respondents and citizen_responses of one wave; ``shift`` lowers trust_municipality."""
+    resp, answers = [], []
+    for key, muni, psu, sex, age_group, trust, prov, views, sat, dial, other, contact in CITIZENS:
+        rkey = f"{wave}-{key}"
+        resp.append({
+            "respondent_key": rkey, "form_id": "spsc_citizen_survey", "wave": wave, "muni_id": muni,
+            "entity": ENTITY[muni], "sex": sex, "age": 40, "age_group": age_group,
+            "urban_rural": "rural", "weight": WEIGHT[muni], "stratum": muni, "psu": psu,
+            "fpc": FPC[muni], "batch_id": batch_id, "submitted_at": pd.Timestamp("2024-11-01")})
+        answers.append({
+            "respondent_key": rkey, "wave": wave,
+            "trust_municipality": None if trust is None else max(trust - shift, 0),
+            "trust_csw": prov[0], "trust_employment": prov[1], "trust_health": prov[2],
+            "trust_mental_health": prov[3], "trust_schools": prov[4], "views_considered": views,
+            "satisfaction_social": sat, "dialogue_participation": dial, "trust_other_entity": other,
+            "contact_neighbour": contact[0], "contact_colleague": contact[1],
+            "contact_friend": contact[2], "contact_in_law": contact[3], "education": "secondary",
+            "employment": "employed", "displacement": "never"})
+    return resp, answers
+
+
+# youth pre/post 2024Q4: (code, muni, sex, age_group, attitude pre, attitude post)
+YOUTH = [
+    ("y01", "livno", "female", "15-17", 2.0, 3.0),   # improved
+    ("y02", "livno", "male", "18-24", 3.0, 3.5),     # improved
+    ("y03", "livno", "female", "18-24", 4.0, 4.0),   # same
+    ("y04", "drvar", "male", "15-17", 2.5, 2.0),     # worse
+    ("y05", "drvar", "female", "25-30", 1.0, 4.0),   # improved
+    ("y06", "ribnik", "male", "18-24", 3.25, 3.5),   # improved
+    ("y07", "ribnik", "female", "15-17", 5.0, 4.75),  # worse
+    ("y08", "ribnik", "male", "25-30", 2.0, 2.75),   # improved
+    ("y09", "mrkonjic_grad", "female", "18-24", 3.0, 3.0),  # same
+    ("y10", "mrkonjic_grad", "male", "18-24", 1.5, 2.5),    # improved
+    ("y11", "livno", "female", "18-24", 2.0, None),  # no post: not counted
+    ("y12", "ribnik", "male", "18-24", None, 4.0),   # no pre: not counted
+]
+
+
+def youth_rows(batch_id: int = 3) -> list[dict]:
+    rows = []
+    for code, muni, sex, age_group, pre, post in YOUTH:
+        for phase, score in (("pre", pre), ("post", post)):
+            if score is None:
+                continue
+            rows.append({
+                "participant_key": f"P-{code}", "wave": "2024Q4", "phase": phase, "muni_id": muni,
+                "entity": ENTITY[muni], "sex": sex, "age": 18, "age_group": age_group,
+                "activity_type": "youth_camp", "att_1": 3, "att_2": 3, "att_3": 3, "att_4": 3,
+                "eff_1": 3, "eff_2": 3, "eff_3": 3, "attitude_score": score, "batch_id": batch_id})
+    return rows
+
+
+# events: (id, quarter, host, type, youth event, inter-entity)
+EVENTS = [
+    ("EV-1", "2023Q4", "livno", "citizen_dialogue", False, False),
+    ("EV-2", "2024Q1", "ribnik", "citizen_dialogue", False, False),
+    ("EV-3", "2024Q1", "livno", "youth_camp", True, True),
+    ("EV-4", "2024Q1", "ribnik", "youth_exchange", True, False),
+    ("EV-5", "2024Q2", "drvar", "critical_thinking_club", True, True),
+    ("EV-6", "2024Q2", "livno", "citizen_dialogue", False, False),
+]
+# participants: (key, sex, age_group, residence)
+PEOPLE = [
+    ("c1", "female", "30-44", "livno"), ("c2", "male", "45-64", "livno"),
+    ("c3", "female", "65+", "ribnik"), ("c4", "male", "30-44", "ribnik"),
+    ("u1", "female", "15-17", "livno"), ("u2", "male", "18-24", "livno"),
+    ("u3", "female", "18-24", "ribnik"), ("u4", "female", "25-30", "drvar"),
+    ("u5", "male", "15-17", "ribnik"), ("u6", "female", "18-24", "kljuc"),
+]
+# attendances: event -> [(person, is_youth)]
+ATTEND = {
+    "EV-1": [("c1", False), ("c2", False), ("u2", True)],
+    "EV-2": [("c3", False), ("c4", False), ("c1", False)],
+    "EV-3": [("u1", True), ("u2", True), ("u3", True), ("u5", True), ("c2", False)],
+    "EV-4": [("u1", True), ("u3", True), ("u4", True)],
+    "EV-5": [("u1", True), ("u2", True), ("u3", True), ("u6", True)],
+    "EV-6": [("c1", False), ("u6", True)],
+}
+# cross_entity_ties: (period, muni_a, muni_b, ties)
+TIES = [
+    ("2024Q1", "livno", "ribnik", 4),
+    ("2024Q2", "drvar", "ribnik", 0),
+    ("2024Q2", "livno", "ribnik", 2),
+    ("cumulative", "livno", "ribnik", 5),
+    ("cumulative", "kljuc", "ribnik", 3),
+]
+
+
+def attendance_rows() -> dict[str, list[dict]]:
+    quarter = {e[0]: e[1] for e in EVENTS}
+    events = [{
+        "event_id": eid, "date": pd.Timestamp(int(q[:4]), 3 * int(q[-1]) - 1, 15).date(),
+        "quarter": q, "muni_ids": [host], "muni_id": host, "entity": ENTITY[host], "event_type": kind,
+        "is_youth_event": youth, "is_inter_entity": inter, "n_participants": len(ATTEND[eid]),
+        "batch_id": 10} for eid, q, host, kind, youth, inter in EVENTS]
+    people = [{"person_key": k, "sex": sex, "birth_year": 1990, "age_group": age, "muni_id": muni,
+               "entity": ENTITY[muni]} for k, sex, age, muni in PEOPLE]
+    attendances = [{
+        "person_key": person, "event_id": eid, "quarter": quarter[eid], "age_at_event": 20,
+        "is_youth": youth, "role": "mladi" if youth else "građanin",
+        "batch_id": 11 if quarter[eid] < "2024Q2" else 12}
+        for eid, rows in ATTEND.items() for person, youth in rows]
+    ties = [{"period": p, "muni_id_a": a, "muni_id_b": b, "entity_a": ENTITY[a],
+             "entity_b": ENTITY[b], "n_ties": t} for p, a, b, t in TIES]
+    return {"events": events, "participants": people, "attendances": attendances,
+            "cross_entity_ties": ties}
+
+
+def make_warehouse(settings, baseline: bool = True) -> None:
+    """Initialise the warehouse and fill the input marts with the fixture rows."""
+    from pipeline.warehouse import connect
+    from pipeline.warehouse.setup import init_warehouse
+
+    init_warehouse(settings)
+    con = connect(settings.db)
+    try:
+        _create_inputs(con)
+        waves = [("2024Q4", 0, 2)] + ([("2023Q1", 2, 1)] if baseline else [])
+        for wave, shift, batch in waves:
+            resp, answers = citizen_rows(wave, shift, batch)
+            _insert(con, "respondents", resp)
+            _insert(con, "citizen_responses", answers)
+        _insert(con, "youth_responses", youth_rows())
+        for table, rows in attendance_rows().items():
+            _insert(con, table, rows)
+    finally:
+        con.close()
+
+
+def _build_fixture(s):
+    from pipeline.indicators.engine import build
+
+    make_warehouse(s)
+    build(s)
+    return s
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The fixture warehouse built with min_cell=1 (every cell published), shared read-only."""
+    from pipeline.config import get_settings
+
+    home = tmp_path_factory.mktemp("built")
+    return _build_fixture(get_settings(home=home, db=home / "spsc.duckdb",
+                                       secret_path=home / "secret.key", min_cell=1))
+
+
+@pytest.fixture
+def fresh(settings):
+    """Like ``built``, but a warehouse of this test's own (for tests that rebuild)."""
+    return _build_fixture(settings.with_(min_cell=1))
+
+
+@pytest.fixture(scope="module")
+def values(built) -> pd.DataFrame:
+    return read_values(built)
+
+
+def read_values(s) -> pd.DataFrame:
+    con = duckdb.connect(str(s.db), read_only=True)
+    try:
+        return con.execute("select * from indicator_values").df()
+    finally:
+        con.close()
+
+
+def cell(values: pd.DataFrame, indicator: str, period: str, dimension="total", value="total"):
+    rows = values[(values["indicator_id"] == indicator) & (values["period"] == period)
+                  & (values["dimension"] == dimension) & (values["dimension_value"] == value)]
+    assert len(rows) == 1, f"{indicator} {period} {dimension}={value}: {len(rows)} rows"
+    return rows.iloc[0]
+
+
+# ---------------------------------------------------------------- catalogue
+def test_packaged_catalogue_has_the_issue_indicators():
+    from pipeline.indicators.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    ids = {i.id: i for i in cat.indicators}
+    assert {"trust_municipality_high", "provider_trust_index", "views_considered_high",
+            "dialogue_participation", "satisfied_social", "citizen_dialogues",
+            "dialogue_participants", "unique_youth", "inter_entity_share", "sustained_youth",
+            "cross_entity_ties", "attitude_improved", "willing_contact",
+            "women_share_youth"} <= set(ids)
+    assert cat.waves == {"baseline": "2023Q1", "midline": "2024Q1", "endline": "2024Q4"}
+    assert cat.quarters[0] == "2023Q1" and cat.quarters[-1] == "2024Q4" and len(cat.quarters) == 8
+    assert ids["trust_municipality_high"].condition.min == 6
+    assert ids["provider_trust_index"].variables == [
+        "trust_csw", "trust_employment", "trust_health", "trust_mental_health", "trust_schools"]
+    assert all(i.illustrative for i in cat.indicators)
+    assert {i.unit for i in cat.indicators if i.estimator in ("proportion", "ratio")} == {"percent"}
+
+
+def _mutated(old: str, new: str) -> str:
+    from importlib import resources
+
+    text = resources.files("pipeline.indicators").joinpath("catalogue.yml").read_text(encoding="utf-8")
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("    unit: percent\n    disaggregations: [total, sex, age_group, municipality, entity]\n    baseline: computed\n    milestones: {\"2024Q1\": 40}",
+     "    unit: percnt\n    disaggregations: [total, sex, age_group, municipality, entity]\n    baseline: computed\n    milestones: {\"2024Q1\": 40}",
+     "catalogue.yml: indicator 'trust_municipality_high': field 'unit': Input should be"),
+    ("condition: {variable: views_considered, min: 4, max: 5}",
+     "condition: {variable: views_consdered, min: 4, max: 5}",
+     "indicator 'views_considered_high': field 'condition': unknown citizen_survey variable 'views_consdered'"),
+    ("    of: events\n    event_filter: {event_type: citizen_dialogue}\n    unit: count\n    disaggregations: [total, municipality, entity]",
+     "    of: events\n    event_filter: {event_type: citizen_dialogue}\n    unit: count\n    disaggregations: [total, sex]",
+     "indicator 'citizen_dialogues': field 'disaggregations': sex not available for events"),
+    ("milestones: {\"2024Q1\": 5.5}", "milestones: {\"2024Q3\": 5.5}",
+     "indicator 'provider_trust_index': field 'milestones.2024Q3': not one of 2023Q1, 2024Q1, 2024Q4"),
+    ("  - id: provider_trust_index", "  - id: trust_municipality_high",
+     "indicator 'trust_municipality_high': field 'id': duplicate id"),
+    ("      bs: \"Broj održanih dijaloga s građanima\"\n", "",
+     "indicator 'citizen_dialogues': field 'label.bs': Field required"),
+    ("    sustained: true\n", "    sustained: true\n    colour: red\n",
+     "indicator 'sustained_youth': field 'colour': Extra inputs are not permitted"),
+    ("target: {period: \"2024Q4\", value: 27}", "target: {period: \"2024Q4\", value: -3}",
+     "indicator 'citizen_dialogues': field 'target.value': does not increase from the baseline 0"),
+    ("numerator_filter: {sex: female}", "numerator_filter: {sex: 1}",
+     "indicator 'women_share_youth': field 'numerator_filter.sex': must be a str, got 1"),
+])
+def test_catalogue_errors_name_the_entry_and_the_field(old, new, message):
+    from pipeline.indicators.catalogue import CatalogueError, parse_catalogue
+
+    with pytest.raises(CatalogueError) as err:
+        parse_catalogue(_mutated(old, new))
+    assert message in str(err.value)
+    assert str(err.value).startswith("catalogue.yml: ")
+
+
+def test_catalogue_reports_every_problem_at_once():
+    from pipeline.indicators.catalogue import CatalogueError, parse_catalogue
+
+    text = _mutated("estimator: mean\n    variables: [trust_other_entity]", "estimator: count\n    variables: [trust_other_entity]")
+    text = text.replace("level: output", "level: outptu", 1)
+    with pytest.raises(CatalogueError) as err:
+        parse_catalogue(text)
+    msg = str(err.value)
+    assert "indicator 'citizen_dialogues': field 'level'" in msg
+    assert "indicator 'trust_other_entity_mean': field 'estimator'" in msg
+
+
+# ---------------------------------------------------------------- engine: exact values
+PCT = 100.0
+EXPECTED = [
+    # indicator, period, dimension, value, estimate, n      (weights: livno 2, ribnik 1)
+    # trust 6-10: livno 3 of 5 answered (6/10), ribnik 3 of 6 (3/6) -> 9/16
+    ("trust_municipality_high", "2024Q4", "total", "total", PCT * 9 / 16, 11),
+    ("trust_municipality_high", "2024Q4", "sex", "female", PCT * 8 / 9, 6),
+    ("trust_municipality_high", "2024Q4", "sex", "male", PCT * 1 / 7, 5),
+    ("trust_municipality_high", "2024Q4", "entity", "FBiH", 60.0, 5),
+    ("trust_municipality_high", "2024Q4", "municipality", "ribnik", 50.0, 6),
+    # baseline wave: trust lowered by 2 -> livno 2 of 5 (4/10), ribnik 1 of 6 -> 5/16
+    ("trust_municipality_high", "2023Q1", "total", "total", PCT * 5 / 16, 11),
+    # provider index (>= 3 of 5 answered; r05 has 2): livno 2*(6+4+5+8+7)=60 / 10, ribnik 30 / 6
+    ("provider_trust_index", "2024Q4", "total", "total", 90 / 16, 11),
+    ("provider_trust_index", "2024Q4", "sex", "female", 30 / 7, 5),
+    # views 4-5: livno 2 of 5 (4/10), ribnik 3 of 6 -> 7/16
+    ("views_considered_high", "2024Q4", "total", "total", PCT * 7 / 16, 11),
+    # dialogue yes: livno 2 of 5 (4/10), ribnik 2 of 6 -> 6/16
+    ("dialogue_participation", "2024Q4", "total", "total", PCT * 6 / 16, 11),
+    # satisfaction 4-5: livno 3 of 6 (6/12), ribnik 3 of 5 -> 9/17
+    ("satisfied_social", "2024Q4", "total", "total", PCT * 9 / 17, 11),
+    # any contact: livno 3 of 5 (6/10; r04 all missing), ribnik 4 of 6 -> 10/16
+    ("willing_contact", "2024Q4", "total", "total", PCT * 10 / 16, 11),
+    ("willing_contact", "2024Q4", "age_group", "45-64", 100.0, 3),
+    # trust other entity: livno 2*30 / 10, ribnik 29 / 6 -> 89/16
+    ("trust_other_entity_mean", "2024Q4", "total", "total", 89 / 16, 11),
+    ("trust_other_entity_mean", "2024Q4", "entity", "RS", 29 / 6, 6),
+    # youth pairs: 6 of 10 improved (y11, y12 have one questionnaire only)
+    ("attitude_improved", "2024Q4", "total", "total", 60.0, 10),
+    ("attitude_improved", "2024Q4", "sex", "female", 40.0, 5),
+    ("attitude_improved", "2024Q4", "sex", "male", 80.0, 5),
+    # citizen dialogues: EV-1, EV-2, EV-6 (6 distinct people); 2024Q1: EV-2 only
+    ("citizen_dialogues", "cumulative", "total", "total", 3, 6),
+    ("citizen_dialogues", "cumulative", "municipality", "livno", 2, 4),
+    ("citizen_dialogues", "2024Q1", "total", "total", 1, 3),
+    # dialogue participants: c1 c2 u2 c3 c4 u6 (each counted once)
+    ("dialogue_participants", "cumulative", "total", "total", 6, 6),
+    ("dialogue_participants", "cumulative", "sex", "female", 3, 3),
+    ("dialogue_participants", "cumulative", "sex", "male", 3, 3),
+    ("dialogue_participants", "2024Q1", "total", "total", 3, 3),
+    # people who were young at an activity of any type: u1..u6 (u2 first at the EV-1 dialogue)
+    ("unique_youth", "cumulative", "total", "total", 6, 6),
+    ("unique_youth", "cumulative", "sex", "female", 4, 4),
+    ("unique_youth", "cumulative", "entity", "RS", 2, 2),
+    ("unique_youth", "2024Q1", "total", "total", 5, 5),
+    ("unique_youth", "2023Q4", "total", "total", 1, 1),
+    # youth events EV-3 (inter), EV-4, EV-5 (inter); 7 distinct people attended them
+    ("inter_entity_share", "cumulative", "total", "total", PCT * 2 / 3, 7),
+    ("inter_entity_share", "2024Q1", "total", "total", 50.0, 6),
+    # u1 and u3 were young at EV-3, EV-4 and EV-5, u2 at EV-1, EV-3 and EV-5; nobody had 3
+    # activities within 2024Q1
+    ("sustained_youth", "cumulative", "total", "total", 3, 3),
+    ("sustained_youth", "cumulative", "sex", "female", 2, 2),
+    ("sustained_youth", "cumulative", "sex", "male", 1, 1),
+    ("sustained_youth", "2024Q1", "total", "total", 0, 0),
+    # ties: cumulative livno-ribnik 5 + kljuc-ribnik 3
+    ("cross_entity_ties", "cumulative", "total", "total", 8, 8),
+    ("cross_entity_ties", "cumulative", "municipality", "ribnik", 8, 8),
+    ("cross_entity_ties", "cumulative", "municipality", "kljuc", 3, 3),
+    ("cross_entity_ties", "2024Q1", "total", "total", 4, 4),
+    # women among youth: u1 u3 u4 u6 of six; 2024Q1: u1 u3 u4 of five
+    ("women_share_youth", "cumulative", "total", "total", PCT * 4 / 6, 6),
+    ("women_share_youth", "2024Q1", "total", "total", 60.0, 5),
+]
+
+
+def test_every_catalogue_indicator_has_an_exact_expectation():
+    from pipeline.indicators.catalogue import load_catalogue
+
+    assert {i.id for i in load_catalogue().indicators} == {row[0] for row in EXPECTED}
+
+
+@pytest.mark.parametrize(("indicator", "period", "dimension", "value", "estimate", "n"), EXPECTED)
+def test_indicator_values_are_exact(values, indicator, period, dimension, value, estimate, n):
+    row = cell(values, indicator, period, dimension, value)
+    assert row["estimate"] == pytest.approx(estimate, abs=1e-9)
+    assert row["n"] == n
+    assert not row["suppressed"]
+
+
+def test_counts_have_no_standard_error_and_batches_are_recorded(built):
+    values = read_values(built)
+    counts = values[values["indicator_id"].isin(["unique_youth", "citizen_dialogues"])]
+    assert counts[["se", "ci_low", "ci_high"]].isna().all().all()
+    assert list(cell(values, "unique_youth", "cumulative")["batch_ids"]) == [10, 11, 12]
+    assert list(cell(values, "unique_youth", "2024Q1")["batch_ids"]) == [10, 11]
+    assert list(cell(values, "trust_municipality_high", "2024Q4")["batch_ids"]) == [2]
+    assert list(cell(values, "trust_municipality_high", "2023Q1")["batch_ids"]) == [1]
+    assert list(cell(values, "attitude_improved", "2024Q4")["batch_ids"]) == [3]
+
+
+def _design_rows(wave: str = "2024Q4") -> pd.DataFrame:
+    resp, answers = citizen_rows(wave)
+    return pd.DataFrame(resp).merge(pd.DataFrame(answers), on=["respondent_key", "wave"])
+
+
+def test_standard_errors_equal_the_design_on_respondent_rows(built):
+    from pipeline.survey import Design
+
+    df = _design_rows()
+    df["trust_high"] = df["trust_municipality"].map(lambda v: np.nan if pd.isna(v) else float(v >= 6))
+    design = Design(df, weights="weight", strata="stratum", psu="psu", fpc="fpc")
+    values = read_values(built)
+    direct = design.proportion("trust_high", 1.0, by="sex").set_index("sex")
+    for sex in ("female", "male"):
+        row = cell(values, "trust_municipality_high", "2024Q4", "sex", sex)
+        assert row["se"] == pytest.approx(100 * direct.loc[sex, "se"], rel=1e-12)
+        assert row["ci_low"] == pytest.approx(max(0.0, 100 * direct.loc[sex, "ci_low"]), rel=1e-12)
+    total = design.proportion("trust_high", 1.0)
+    row = cell(values, "trust_municipality_high", "2024Q4")
+    assert row["se"] == pytest.approx(100 * total["se"].iloc[0], rel=1e-12)
+    assert row["ci_high"] == pytest.approx(100 * total["ci_high"].iloc[0], rel=1e-12)
+    means = design.mean("trust_other_entity", by="entity").set_index("entity")
+    row = cell(values, "trust_other_entity_mean", "2024Q4", "entity", "FBiH")
+    assert row["se"] == pytest.approx(means.loc["FBiH", "se"], rel=1e-12)
+
+
+def test_youth_se_is_simple_random_sampling_of_participants(built):
+    # ten pairs with p = 0.6 and two unpaired participants kept in the design as R does:
+    # V = 12/11 * sum((y - 0.6)/10)^2 = 12/11 * 2.4/100
+    row = cell(read_values(built), "attitude_improved", "2024Q4")
+    assert row["se"] == pytest.approx(100 * math.sqrt(12 / 11 * 2.4 / 100), rel=1e-12)
+
+
+def test_changes_baseline_to_latest_with_independent_samples(built):
+    con = duckdb.connect(str(built.db), read_only=True)
+    try:
+        changes = con.execute("select * from indicator_changes where dimension = 'total'").df()
+    finally:
+        con.close()
+    values = read_values(built)
+    trust = changes.set_index("indicator_id").loc["trust_municipality_high"]
+    assert (trust["baseline_period"], trust["latest_period"]) == ("2023Q1", "2024Q4")
+    assert trust["change"] == pytest.approx(25.0)
+    se1 = cell(values, "trust_municipality_high", "2023Q1")["se"]
+    se2 = cell(values, "trust_municipality_high", "2024Q4")["se"]
+    assert trust["se"] == pytest.approx(math.hypot(se1, se2))
+    assert bool(trust["significant"]) == (abs(25.0 / math.hypot(se1, se2)) > 1.959963984540054)
+    same = changes.set_index("indicator_id").loc["willing_contact"]
+    assert same["change"] == pytest.approx(0.0) and not same["significant"]
+    assert set(changes["indicator_id"]) == {
+        "trust_municipality_high", "provider_trust_index", "views_considered_high",
+        "dialogue_participation", "satisfied_social", "willing_contact", "trust_other_entity_mean"}
+
+
+def test_each_dimension_is_one_design_call_for_all_its_domains(settings, monkeypatch):
+    from pipeline.indicators import engine
+    from pipeline.survey import Design
+
+    make_warehouse(settings)
+    calls = []
+    original = Design.ratios
+
+    def counting(self, spec, by=None, **kw):
+        calls.append((len(spec), tuple(by)))
+        return original(self, spec, by=by, **kw)
+
+    monkeypatch.setattr(Design, "ratios", counting)
+    engine.build(settings.with_(min_cell=1))
+    # 5 dimensions x (citizen survey, youth survey), each call all waves and all indicators
+    assert len(calls) == 10
+    assert (7, ("wave", "sex")) in calls and (1, ("wave", "muni_id")) in calls
+
+
+# ---------------------------------------------------------------- engine: suppression, atomicity
+def test_default_threshold_publishes_no_small_cell(settings):
+    from pipeline.indicators.engine import build
+
+    make_warehouse(settings)
+    summary = build(settings)
+    assert summary.suppressed > 0
+    con = duckdb.connect(str(settings.db), read_only=True)
+    try:
+        small = con.execute(
+            "select count(*) from indicator_values where not suppressed and n < 10 and estimate <> 0").fetchall()[0][0]
+        leaked = con.execute(
+            "select count(*) from indicator_values where suppressed and"
+            " (estimate is not null or se is not null or ci_low is not null or ci_high is not null)").fetchall()[0][0]
+        published_n = con.execute(
+            "select count(*) from indicator_values_published where suppressed and n is not null").fetchall()[0][0]
+        trust = con.execute(
+            "select estimate, suppressed from indicator_values where indicator_id = 'trust_municipality_high'"
+            " and period = '2024Q4' and dimension_value in ('total', 'female') order by dimension").fetchall()
+    finally:
+        con.close()
+    assert (small, leaked, published_n) == (0, 0, 0)
+    assert trust[0] == (None, True)  # female: 6 respondents
+    assert trust[1][0] == pytest.approx(56.25) and trust[1][1] is False  # total: 11
+
+
+def test_complementary_suppression_in_a_build(settings):
+    from pipeline.indicators.engine import build
+
+    make_warehouse(settings)
+    build(settings.with_(min_cell=3))
+    values = read_values(settings)
+    youth = values[(values["indicator_id"] == "unique_youth") & (values["period"] == "cumulative")]
+    hidden = dict(zip(youth["dimension_value"], youth["suppressed"], strict=True))
+    # male (2) is below 3, so female (4) goes too; RS (2) takes FBiH (4) with it
+    assert hidden["male"] and hidden["female"] and hidden["RS"] and hidden["FBiH"]
+    # age: 15-17 (2) and 25-30 (1) are two unknowns already, so 18-24 (3) stays
+    assert not hidden["18-24"] and hidden["15-17"] and hidden["25-30"]
+    assert not hidden["total"]
+
+
+def test_a_failed_build_leaves_the_previous_marts(fresh, monkeypatch):
+    from pipeline.indicators import engine
+
+    built = fresh
+    before = read_values(built)
+    monkeypatch.setattr(engine, "catalogue_rows", lambda cat: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError, match="disk full"):
+        engine.build(built.with_(min_cell=5))
+    after = read_values(built)
+    assert len(after) == len(before) and after["suppressed"].sum() == before["suppressed"].sum()
+
+
+def test_rebuild_replaces_rather_than_appends(fresh):
+    from pipeline.indicators.engine import build
+
+    built = fresh
+    first = len(read_values(built))
+    build(built)
+    assert len(read_values(built)) == first
+
+
+def test_missing_input_mart_is_a_clear_error(settings):
+    from pipeline.errors import SpscError
+    from pipeline.indicators.engine import build
+
+    make_warehouse(settings)
+    con = duckdb.connect(str(settings.db))
+    con.execute("drop table cross_entity_ties")
+    con.close()
+    with pytest.raises(SpscError, match="table cross_entity_ties missing"):
+        build(settings)
+
+
+# ---------------------------------------------------------------- donor table
+def test_status_rule():
+    from pipeline.indicators.donor_table import assess
+
+    # baseline 30, milestone 50: CI upper reaches 50 -> on track
+    assert assess(30, 50, 45, 40, 51, increasing=True) == "on_track"
+    # upper bound 39 < 30 + half of 20 = 40 -> off track
+    assert assess(30, 50, 35, 31, 39, increasing=True) == "off_track"
+    assert assess(30, 50, 40, 35, 45, increasing=True) == "at_risk"
+    # counts have no CI: the count itself
+    assert assess(0, 100, 49, None, None, increasing=True) == "off_track"
+    assert assess(0, 100, 50, None, None, increasing=True) == "at_risk"
+    assert assess(0, 100, 100, None, None, increasing=True) == "on_track"
+    # a decrease is judged on the CI's lower bound
+    assert assess(50, 30, 36, 29, 43, increasing=False) == "on_track"
+    assert assess(50, 30, 48, 45, 51, increasing=False) == "off_track"
+    assert assess(None, 30, 48, 45, 51, increasing=True) == "no_data"
+
+
+def test_expected_value_follows_milestones_then_the_straight_line():
+    from pipeline.indicators.catalogue import load_catalogue
+    from pipeline.indicators.donor_table import expected_value
+
+    cat = load_catalogue()
+    dialogues = cat.get("citizen_dialogues")  # 0 before 2023Q1, 9 at 2023Q4, 18 at 2024Q2, 27 at 2024Q4
+    assert expected_value(dialogues, cat, 0.0, "2023Q4") == (9, False)
+    assert expected_value(dialogues, cat, 0.0, "2024Q1") == (13.5, True)
+    assert expected_value(dialogues, cat, 0.0, "2023Q2") == (pytest.approx(4.5), True)
+    trust = cat.get("trust_municipality_high")  # computed baseline at 2023Q1, 40 at 2024Q1, 50 at 2024Q4
+    assert expected_value(trust, cat, 30.0, "2024Q1") == (40, False)
+    assert expected_value(trust, cat, 30.0, "2024Q4") == (50, False)
+
+
+def test_donor_rows_for_the_endline(built):
+    from pipeline.indicators.catalogue import load_catalogue
+    from pipeline.indicators.donor_table import donor_rows
+
+    con = duckdb.connect(str(built.db), read_only=True)
+    try:
+        table = donor_rows(con, load_catalogue(), built, "2024Q4").set_index("indicator_id")
+    finally:
+        con.close()
+    trust = table.loc["trust_municipality_high"]
+    assert trust["baseline"] == pytest.approx(31.25) and trust["progress"] == pytest.approx(56.25)
+    assert trust["milestone"] == 50 and trust["measured_in"] == "2024Q4"
+    assert trust["status"] == "on_track"  # CI upper bound above 50
+    youth = table.loc["unique_youth"]
+    assert youth["progress"] == 6 and youth["measured_in"] == "2023Q1-2024Q2"
+    assert youth["status"] == "off_track"  # 6 of 900 expected
+    assert table.loc["willing_contact", "status"] == "at_risk"  # 62.5 (upper 70.7) vs 75
+    assert table["reasons"].eq("").all()
+
+
+def test_donor_rows_for_a_past_period_cut_attendance_there(built):
+    from pipeline.indicators.catalogue import load_catalogue
+    from pipeline.indicators.donor_table import donor_rows
+
+    con = duckdb.connect(str(built.db), read_only=True)
+    try:
+        table = donor_rows(con, load_catalogue(), built, "2024Q1").set_index("indicator_id")
+    finally:
+        con.close()
+    assert table.loc["unique_youth", "progress"] == 5  # u1..u5 through 2024Q1
+    assert table.loc["citizen_dialogues", "progress"] == 2  # EV-1, EV-2
+    assert table.loc["citizen_dialogues", "milestone"] == 13.5  # between 9 (2023Q4) and 18 (2024Q2)
+    assert table.loc["trust_municipality_high", "status"] == "baseline"
+    assert np.isnan(table.loc["cross_entity_ties", "progress"])
+
+
+def run_cli(args: list[str]) -> int:
+    from pipeline.cli import main
+
+    return main(args)
+
+
+def test_cli_build_and_xlsx_donor_table(settings, tmp_path, capsys):
+    import openpyxl
+
+    make_warehouse(settings)
+    assert run_cli(["--min-cell", "1", "build"]) == 0
+    assert "indicator_values: " in capsys.readouterr().out
+    out = tmp_path / "donor.xlsx"
+    assert run_cli(["--min-cell", "1", "indicators", "--period", "2024Q4", "--format", "xlsx",
+                    "--out", str(out)]) == 0
+    book = openpyxl.load_workbook(out)
+    sheet = book["Indicators 2024Q4"]
+    header = [c.value for c in sheet[1]]
+    assert header[:4] == ["Result / Rezultat", "Indicator (English) / Indikator (engleski)",
+                          "Indicator (Bosnian) / Indikator (bosanski)", "Unit / Jedinica"]
+    assert "Reasons for variance / Razlozi odstupanja" in header
+    assert sheet.freeze_panes == "A2"
+    assert sheet.cell(2, 2).value == "% of residents who trust the municipal administration"
+    assert sheet.cell(2, 3).value == "% stanovnika koji imaju povjerenje u općinsku upravu"
+    progress = sheet.cell(2, header.index("Current progress / Trenutni napredak") + 1)
+    assert progress.value == pytest.approx(56.25) and progress.number_format == "0.0"
+    assert sheet.cell(2, header.index("Status") + 1).value == "on track"
+    assert sheet.column_dimensions["B"].width > 40 and sheet.cell(2, 2).alignment.wrap_text
+    notes = " ".join(str(c.value) for c in book["Notes"]["A"] if c.value)
+    assert "On track: best reaches the milestone" in notes and "Na dobrom putu" in notes
+
+
+def test_cli_csv_in_bosnian_and_errors(settings, capsys):
+    make_warehouse(settings)
+    assert run_cli(["--min-cell", "1", "build"]) == 0
+    capsys.readouterr()
+    assert run_cli(["indicators", "--period", "2024Q4", "--format", "csv", "--lang", "bs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Rezultat,Indikator,Jedinica,Početna vrijednost")
+    assert lines[1].startswith("1.1,% stanovnika koji imaju povjerenje u općinsku upravu,%,31.2,50.0,")
+    assert ",na dobrom putu," in lines[1]
+    assert run_cli(["indicators", "--period", "2024-12", "--format", "csv"]) == 1
+    assert "'2024-12' is not a period like 2024Q4" in capsys.readouterr().err
+    assert run_cli(["indicators", "--period", "2024Q4", "--format", "pdf"]) == 1
+    assert "unknown format 'pdf'" in capsys.readouterr().err
+
+
+def test_indicators_before_any_build_says_what_to_do(warehouse, capsys):
+    assert run_cli(["indicators", "--period", "2024Q4"]) == 1
+    assert "run 'spsc build' first" in capsys.readouterr().err
+
+
+def test_exports_neutralise_formulas(tmp_path):
+    import openpyxl
+
+    from pipeline.exports import neutralise, neutralise_frame
+    from pipeline.indicators.donor_table import write_csv, write_xlsx
+
+    assert [neutralise(v) for v in ("=1+1", "+3", "-2", "@SUM(A1)", "ok", -2.5, None)] == [
+        "'=1+1", "'+3", "'-2", "'@SUM(A1)", "ok", -2.5, None]
+    frame = neutralise_frame(pd.DataFrame({"a": ["=cmd|' /C calc'!A0", "fine"], "b": [-1.0, 2.0]}))
+    assert frame["a"].tolist() == ["'=cmd|' /C calc'!A0", "fine"] and frame["b"].tolist() == [-1.0, 2.0]
+    table = pd.DataFrame([{
+        "result": "1.1", "indicator_id": "x", "label_en": "=HYPERLINK(\"http://x\")", "label_bs": "@evil",
+        "unit": "count", "baseline": 0.0, "target": 10.0, "target_period": "2024Q4", "milestone": 5.0,
+        "progress": -1.0, "ci_low": np.nan, "ci_high": np.nan, "measured_in": "2023Q1-2024Q4",
+        "status": "off_track", "reasons": "", "notes": []}])
+    text = write_csv(table, tmp_path / "t.csv", "en", 10)
+    assert "'=HYPERLINK" in text and ",-1.0," in text
+    write_xlsx(table, tmp_path / "t.xlsx", "2024Q4", "en", 10)
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    assert sheet.cell(2, 2).value == "'=HYPERLINK(\"http://x\")" and sheet.cell(2, 2).data_type == "s"
+    assert sheet.cell(2, 3).value == "'@evil"
+
+
+def test_unusable_design_is_a_clear_error(settings):
+    from pipeline.errors import SpscError
+    from pipeline.indicators.engine import build
+
+    make_warehouse(settings, baseline=False)
+    con = duckdb.connect(str(settings.db))
+    con.execute("update respondents set fpc = 1 where stratum = 'ribnik'")  # 2 PSUs sampled of 1
+    con.close()
+    with pytest.raises(SpscError, match="respondents: the survey design is not usable"):
+        build(settings)
