@@ -124,7 +124,7 @@ def fetch_boundaries(settings: Settings, base_url: str | None = None,
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise SpscError(f"cannot download geoBoundaries {source.level} ({reason})", url,
-                            "without internet, copy the two files here and run "
+                            "without internet, copy the two files to this machine and run "
                             "'spsc boundaries import PATH'") from exc
         got = sha256_of(data)
         if got != source.sha256:

@@ -74,6 +74,20 @@ class Geography:
                 g.to_crs(crs) for g in (self.municipalities, self.entities, self.iebl))
         return self._projected[crs]
 
+    def lines(self, crs: str = PLOT_CRS) -> dict[str, shapely.Geometry]:
+        """Unions every map needs, computed once per CRS: ``bih`` (the country polygon),
+        ``outline`` (the state border), ``iebl`` and ``munis`` (all municipal boundaries)."""
+        key = ("lines", crs)
+        if key not in self._projected:
+            munis, entities, iebl = self.in_crs(crs)
+            bih = shapely.union_all(entities.geometry.to_numpy())
+            self._projected[key] = {
+                "bih": bih, "outline": bih.boundary,
+                "iebl": shapely.union_all(iebl.geometry.to_numpy()),
+                "munis": shapely.union_all(munis.boundary.to_numpy()),
+            }
+        return self._projected[key]
+
     def label_points(self, crs: str = PLOT_CRS) -> gpd.GeoSeries:
         """Label point of each municipality (indexed by ``muni_id``) in ``crs``."""
         key = ("labels", crs)
