@@ -196,4 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module, not this __main__ copy: stage commands register on pipeline.cli's apps
+    from pipeline.cli import main as _main
+
+    sys.exit(_main())
