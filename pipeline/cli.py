@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     _load_stage_commands()
     debug = "--debug" in (argv or sys.argv[1:]) or os.environ.get("SPSC_DEBUG") == "1"
     try:
-        app(args=argv, standalone_mode=False)
+        # with standalone_mode off, click returns the code of a `typer.Exit` instead of exiting
+        result = app(args=argv, standalone_mode=False)
     except SpscError as exc:
         if debug:
             raise
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
                           markup=False, highlight=False, soft_wrap=True)
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""``spsc report`` (the quarter's notebooks as HTML) and ``spsc deck`` (the donor slides)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pipeline.cli import app, console, settings
+from pipeline.errors import SpscError
+
+
+@app.command("report")
+def report_command(
+    period: Annotated[str, typer.Option(help="Reporting quarter, e.g. 2024Q4.")],
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality's profile (name or id).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="The project report and all nine municipality profiles.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Notebooks run at once (default: number of cores).")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the reports: en or bs.")] = "en",
+    pdf: Annotated[bool | None, typer.Option("--pdf/--no-pdf", help="PDF of each report (default: when chromium is installed).")] = None,
+) -> None:
+    """Run the report notebooks for a quarter into reports/<period>/ (HTML, tables, figures)."""
+    from pipeline.reports import data
+    from pipeline.reports.batch import plan, run_batch
+    from pipeline.reports.report import resolve_municipality
+    from pipeline.reports.text import check_lang
+
+    data.check_period(period)
+    check_lang(lang)
+    if municipality and all_:
+        raise SpscError("--municipality and --all exclude each other", "spsc report",
+                        "use --municipality NAME for one profile, --all for every report")
+    if workers is not None and workers < 1:
+        raise SpscError("--workers must be 1 or more", "--workers")
+    s = settings()
+    con = data.open_warehouse(s.db)
+    try:
+        project = data.project_municipalities(con)
+        names = data.municipality_names(con)
+    finally:
+        con.close()
+    if all_:
+        jobs = plan(period, project, lang, names)
+    elif municipality:
+        jobs = plan(period, [resolve_municipality(municipality, project)], lang, names, project=False)
+    else:
+        jobs = plan(period, [], lang, names)
+    result = run_batch(s, period, jobs, lang=lang, workers=workers, pdf=pdf)
+    for o in result.outcomes:
+        mark = "ok    " if o.ok else "FAILED"
+        console.print(f"{mark} {o.name:<18} {o.seconds:5.1f} s  {'; '.join([o.error, *o.notes]).strip('; ')}",
+                      markup=False, highlight=False)
+    if result.pdf_note:
+        console.print(result.pdf_note, markup=False, highlight=False)
+    console.print(f"{len(result.outcomes) - len(result.failed)} of {len(result.outcomes)} reports"
+                  f" in {result.seconds:.1f} s: {result.folder / 'index.html'}", markup=False,
+                  highlight=False)
+    if result.failed:
+        # an SpscError makes the CLI print one line and exit non-zero
+        raise SpscError(f"{len(result.failed)} of {len(result.outcomes)} reports failed: "
+                        + ", ".join(f"{o.name} ({o.error})" for o in result.failed),
+                        str(result.folder / "index.html"))
+
+
+@app.command("deck")
+def deck_command(
+    period: Annotated[str, typer.Option(help="Reporting quarter, e.g. 2024Q4.")],
+    lang: Annotated[str, typer.Option(help="Language of the slides: en or bs.")] = "en",
+) -> None:
+    """The donor slide deck (16:9 PPTX) for a quarter, in reports/<period>/."""
+    from pipeline.reports.deck import write_deck
+
+    path, slides = write_deck(settings(), period, lang)
+    console.print(f"deck with {slides} slides written to {path}", markup=False, highlight=False)

@@ -1,0 +1,115 @@
+"""The maps a report shows, drawn by ``pipeline.maps`` and rendered once per batch.
+
+Every report of a batch shows the same four project-wide maps (overview, trust by
+municipality, its change since baseline, cross-entity ties of the quarter), so the batch draws
+them once into its ``figures/`` folder with a small manifest and the notebooks embed those
+PNGs; a notebook run on its own draws them itself. Without the boundary files the maps are
+skipped with a one-line reason and the rest of the report is made as usual.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import Settings
+from pipeline.errors import SpscError
+
+MAP_NAMES = ("overview", "indicator", "change", "ties")
+MAP_INDICATOR = "trust_municipality_high"
+MANIFEST = "maps.json"
+DPI = 120  # 1600 x 900 px for the 16:9 maps: sharp in HTML, small enough to embed
+
+
+def latest_wave(values: pd.DataFrame, indicator_id: str, period: str) -> str | None:
+    """The latest period of ``indicator_id`` up to ``period`` (``cumulative`` excluded)."""
+    own = values.loc[(values["indicator_id"] == indicator_id) & (values["period"] <= period)
+                     & (values["period"] != "cumulative"), "period"]
+    return None if own.empty else str(own.max())
+
+
+def render_maps(settings: Settings, values: pd.DataFrame, changes: pd.DataFrame,
+                ties: pd.DataFrame, period: str, lang: str) -> tuple[dict, str | None]:
+    """The report's maps as ``{name: Figure}``, and why any are missing (``None`` if none are).
+
+    Args:
+        settings: where the boundaries and the geography cache are.
+        values, changes, ties: ``indicator_values``, ``indicator_changes``,
+            ``cross_entity_ties`` as read by :mod:`pipeline.reports.data`.
+        period: the report's quarter.
+        lang: ``en`` or ``bs``.
+    """
+    from pipeline.indicators.catalogue import load_catalogue
+    from pipeline.maps import change_map, indicator_map, load_geography, overview_map, ties_map
+
+    try:
+        geo = load_geography(settings)
+    except SpscError as exc:
+        return {}, exc.one_line()
+    ind = load_catalogue().get(MAP_INDICATOR)
+    label = getattr(ind.label, lang)
+    latest = latest_wave(values, MAP_INDICATOR, period)
+    baseline = load_catalogue().baseline_wave
+    drawers = {"overview": lambda: overview_map(geo, lang=lang, period=period)}
+    reasons = []
+    if latest:
+        drawers["indicator"] = lambda: indicator_map(
+            values, MAP_INDICATOR, latest, label=label, unit=ind.unit, geo=geo, lang=lang,
+            min_cell=settings.min_cell)
+        if baseline < latest:
+            drawers["change"] = lambda: change_map(
+                values, MAP_INDICATOR, baseline, latest, changes_df=changes, label=label,
+                unit=ind.unit, geo=geo, lang=lang, min_cell=settings.min_cell)
+    else:
+        reasons.append(f"no survey wave up to {period}")
+    if (ties["period"] == period).any():
+        drawers["ties"] = lambda: ties_map(ties, period, geo=geo, lang=lang)
+    else:
+        reasons.append(f"no cross-entity ties in {period}")
+    figures = {}
+    for name, draw in drawers.items():
+        try:
+            figures[name] = draw()
+        except Exception as exc:  # one broken map must not take the reports down with it
+            reasons.append(f"{name} map failed ({type(exc).__name__}: {exc})")
+    return figures, "; ".join(reasons) or None
+
+
+def png_bytes(fig, dpi: int = DPI) -> bytes:
+    """The figure as PNG bytes (its 16:9 size kept, white background)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+def write_maps(folder: Path, settings: Settings, values: pd.DataFrame, changes: pd.DataFrame,
+               ties: pd.DataFrame, period: str, lang: str) -> dict:
+    """Render the maps once into ``folder`` (``map_<name>.png``) with a manifest; returns it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    figures, reason = render_maps(settings, values, changes, ties, period, lang)
+    files = {}
+    for name, fig in figures.items():
+        path = folder / f"map_{name}.png"
+        path.write_bytes(png_bytes(fig))
+        files[name] = path.name
+    manifest = {"period": period, "lang": lang, "maps": files, "unavailable": reason}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return manifest
+
+
+def cached_maps(folder: Path | None, period: str, lang: str) -> dict | None:
+    """The manifest of maps already rendered for this period and language, or ``None``."""
+    if not folder:
+        return None
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("period") != period or manifest.get("lang") != lang:
+        return None
+    return manifest

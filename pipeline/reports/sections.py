@@ -1,0 +1,515 @@
+"""The sections of the quarterly report and the municipality profile, one function each.
+
+Each function takes an open :class:`~pipeline.reports.report.Report` and shows its section:
+heading, sentences written from the numbers, tables and charts. They work for the project
+(``rep.muni is None``) and for one municipality, which they compare with the project. Every
+number comes from ``indicator_values`` / ``indicator_changes``; suppressed cells appear as
+"n < 10" (or "n < 10 (potisnuto)"), never as a number.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+
+from pipeline.reports import charts, data, narrative
+from pipeline.reports.report import Report
+from pipeline.reports.text import TEXT, interval, number, suppressed_text, t, value
+
+HEADLINE = ("trust_municipality_high", "trust_other_entity_mean", "willing_contact",
+            "unique_youth", "cross_entity_ties", "citizen_dialogues")
+TRUST = ("trust_municipality_high", "provider_trust_index", "trust_other_entity_mean")
+YOUTH = ("unique_youth", "sustained_youth", "women_share_youth", "inter_entity_share",
+         "cross_entity_ties", "attitude_improved")
+DIMENSION_ORDER = ("total", "sex", "age_group", "entity", "municipality")
+VALUE_ORDER = {"sex": ("female", "male"), "entity": ("FBiH", "RS", "BD")}
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
+
+
+def shown_cell(rep: Report, row: pd.Series | None, unit: str, with_ci: bool = True) -> str:
+    """A cell as readers see it: ``47% (43–51%)``, ``n < 10`` or empty when there is none."""
+    if row is None:
+        return ""
+    if bool(row["suppressed"]):
+        return suppressed_text(rep.lang, rep.min_cell)
+    if _missing(row["estimate"]):
+        return ""
+    text = value(float(row["estimate"]), unit, rep.lang)
+    ci = interval(row["ci_low"], row["ci_high"], unit, rep.lang) if with_ci else ""
+    return f"{text} ({ci})" if ci else text
+
+
+def _num(row: pd.Series | None, column: str = "estimate") -> float | None:
+    if row is None or bool(row.get("suppressed", False)) or _missing(row[column]):
+        return None
+    return float(row[column])
+
+
+def _signed(x: float, unit: str, lang: str) -> str:
+    """A change with its sign, in points for percentages: ``+9``, ``-0.3``."""
+    text = number(x, lang, 0 if unit == "percent" else 1)
+    return text if text.startswith("-") or text.strip("0,.") == "" else "+" + text
+
+
+def _value_period(rep: Report, indicator_id: str) -> tuple[str | None, str]:
+    """The period of a municipality's current value and its label: the latest survey wave,
+    or for attendance the cumulative cells when they run to this quarter, else the quarter."""
+    ind = rep.catalogue.get(indicator_id)
+    if not ind.is_survey and rep.cumulative_available(indicator_id):
+        return data.CUMULATIVE, t("cumulative_to", rep.lang, period=rep.period)
+    period = rep.reported_period(indicator_id)
+    return period, period or ""
+
+
+# ---------------------------------------------------------------------------- title
+def title(rep: Report) -> None:
+    """The report's title, subtitle and scope."""
+    rep.html(f"<h1>{html.escape(rep.title)}</h1>"
+             f'<p class="subtitle">{html.escape(t("subtitle", rep.lang))}</p>')
+
+
+# ---------------------------------------------------------------------------- headline
+def headline_items(rep: Report) -> list[dict]:
+    """The headline figures: ``subject``, ``big`` (the value as shown), ``detail`` and ``sentence``.
+
+    The project's figures are the donor table's current progress (latest survey wave;
+    attendance cumulative through the quarter); a municipality's are its cells of the same
+    periods, beside the project's.
+    """
+    lang = rep.lang
+    items = []
+    for ind_id in HEADLINE:
+        ind = rep.catalogue.get(ind_id)
+        subj = narrative.subject(ind_id, lang, rep.label(ind_id))
+        if rep.muni is None:
+            row = rep.donor().set_index("indicator_id").loc[ind_id]
+            if row["measured_in"] is None or pd.isna(row["measured_in"]):
+                continue
+            cell = donor_cell(row)
+            when = str(row["measured_in"])
+            sentence = narrative.level_sentence(
+                subj, ind.unit, _num(cell), _num(cell, "ci_low"), _num(cell, "ci_high"), when,
+                lang, rep.min_cell)
+            extra = ""
+        else:
+            period, when = _value_period(rep, ind_id)
+            if period is None:
+                continue
+            cell = rep.scope_cell(ind_id, period)
+            total = rep.cell(ind_id, period)
+            word = "project_total" if ind.unit == "count" else "project_average"
+            extra = f"{t(word, lang)}: {shown_cell(rep, total, ind.unit, with_ci=False)}"
+            sentence = narrative.comparison_sentence(
+                subj, ind.unit, rep.place, _num(cell), _num(cell, "ci_low"), _num(cell, "ci_high"),
+                _num(total), lang, rep.min_cell)
+        ci = "" if cell is None else interval(cell["ci_low"], cell["ci_high"], ind.unit, lang)
+        detail = [when] + ([f"95% {'CI' if lang == 'en' else 'IP'} {ci}"] if ci else []) \
+            + ([extra] if extra else [])
+        # a municipality without a cell had nobody behind it: fewer than min_cell people
+        empty = suppressed_text(lang, rep.min_cell) if rep.muni is not None else "–"
+        items.append({"indicator_id": ind_id, "subject": subj,
+                      "big": shown_cell(rep, cell, ind.unit, with_ci=False) or empty,
+                      "detail": "; ".join(detail), "sentence": sentence})
+    return items
+
+
+def headline(rep: Report) -> None:
+    """Headline figures as cards, with one sentence each."""
+    rep.heading("headline")
+    items = headline_items(rep)
+    cards = "".join(
+        f'<div class="card"><div class="big">{html.escape(i["big"])}</div>'
+        f'<div class="what">{html.escape(i["subject"])}</div>'
+        f'<div class="ci">{html.escape(i["detail"])}</div></div>' for i in items)
+    rep.html(f'<div class="cards">{cards}</div>')
+    rep.paragraphs([i["sentence"] for i in items])
+
+
+# ---------------------------------------------------------------------------- donor table
+def donor_cell(row: pd.Series) -> pd.Series:
+    """A donor-table row as a published cell (estimate, CI, suppressed)."""
+    return pd.Series({"estimate": row["progress"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+                      "suppressed": "suppressed" in (row["notes"] or [])})
+
+
+def donor_table(rep: Report) -> None:
+    """The results-framework indicators (the PBF performance assessment of ``spsc indicators``).
+
+    For a municipality, its cells beside the project's instead (targets are project-wide).
+    """
+    rep.heading("donor_table")
+    lang = rep.lang
+    if rep.muni is None:
+        # imported here: it brings the indicator engine (scipy), which a profile never needs
+        from pipeline.indicators.donor_table import STATUS, localise
+
+        table = rep.donor()
+        shown_rows = []
+        for _, row in table.iterrows():
+            unit = row["unit"]
+            cell = donor_cell(row)
+            shown_rows.append({
+                t("col_result", lang): row["result"], t("col_indicator", lang): row[f"label_{lang}"],
+                t("col_baseline", lang): value(_num(row, "baseline"), unit, lang),
+                t("col_milestone", lang): value(_num(row, "milestone"), unit, lang),
+                t("col_target", lang): f"{value(row['target'], unit, lang)} ({row['target_period']})",
+                t("col_value", lang): shown_cell(rep, cell, unit) if row["measured_in"] else "",
+                t("col_period", lang): row["measured_in"] or "",
+                t("col_status", lang): STATUS[row["status"]][lang]})
+        tidy = localise(table, "en", rep.min_cell, bilingual=True, rounded=False)
+        tidy.insert(1, "indicator_id", table["indicator_id"])
+        tidy["suppressed"] = [("suppressed" in (n or [])) for n in table["notes"]]
+        rep.table("indicators", tidy, pd.DataFrame(shown_rows))
+    else:
+        tidy_rows, shown_rows = [], []
+        for ind in rep.catalogue.indicators:
+            if "municipality" not in ind.disaggregations:
+                continue
+            period, period_label = _value_period(rep, ind.id)
+            if period is None:
+                continue
+            own = rep.cell(ind.id, period, "municipality", rep.muni)
+            total = rep.cell(ind.id, period)
+            tidy_rows.append({
+                "indicator_id": ind.id, "result": ind.result, "indicator": getattr(ind.label, lang),
+                "unit": ind.unit, "period": period, "municipality": rep.muni,
+                "estimate": _num(own), "ci_low": _num(own, "ci_low"), "ci_high": _num(own, "ci_high"),
+                "suppressed": own is None or bool(own["suppressed"]),
+                "project_estimate": _num(total), "project_ci_low": _num(total, "ci_low"),
+                "project_ci_high": _num(total, "ci_high")})
+            shown_rows.append({
+                t("col_result", lang): ind.result, t("col_indicator", lang): getattr(ind.label, lang),
+                t("col_period", lang): period_label,
+                rep.place: shown_cell(rep, own, ind.unit) if own is not None
+                else suppressed_text(lang, rep.min_cell),
+                t("col_project", lang): shown_cell(rep, total, ind.unit)})
+        rep.table("indicators", pd.DataFrame(tidy_rows), pd.DataFrame(shown_rows))
+    notes = [t("suppressed_note", lang, min_cell=rep.min_cell)]
+    wave = rep.reported_period("trust_municipality_high")
+    if wave:
+        notes.append(t("survey_wave_note", lang, period=rep.period, wave=wave))
+    notes.append(t("cumulative_note", lang, period=rep.period))
+    rep.paragraphs(notes, css="note")
+
+
+# ---------------------------------------------------------------------------- trust
+def _dimension_cells(rep: Report, indicator_id: str, period: str) -> pd.DataFrame:
+    """The indicator's cells for every dimension, labelled and in reading order."""
+    rows = rep.cells(indicator_id, period).copy()
+    rows["section"] = rows["dimension"].map({d: k for k, d in enumerate(DIMENSION_ORDER)})
+    rows["label"] = [rep.dimension_label(d, v) for d, v in zip(rows["dimension"], rows["dimension_value"], strict=True)]
+
+    def rank(row) -> tuple:
+        order = VALUE_ORDER.get(row["dimension"])
+        if order and row["dimension_value"] in order:
+            return (row["section"], order.index(row["dimension_value"]), "")
+        return (row["section"], 99, row["label"])
+
+    rows["_rank"] = rows.apply(rank, axis=1)
+    rows["key"] = rows["dimension_value"]
+    return rows.sort_values("_rank").drop(columns="_rank")
+
+
+def _municipality_cells(rep: Report, indicator_id: str, period: str) -> pd.DataFrame:
+    rows = rep.cells(indicator_id, period, "municipality").copy()
+    rows["label"] = [rep.names.get(v, v) for v in rows["dimension_value"]]
+    rows["key"] = rows["dimension_value"]
+    return rows.sort_values("label")
+
+
+def _tidy_cells(rows: pd.DataFrame, indicator_id: str) -> pd.DataFrame:
+    out = rows[["period", "dimension", "dimension_value", "label", "estimate", "ci_low",
+                "ci_high", "suppressed"]].copy()
+    out.insert(0, "indicator_id", indicator_id)
+    return out.rename(columns={"label": "group"})
+
+
+def trust(rep: Report) -> None:
+    """Trust indicators with 95% CIs by sex, age group, entity and municipality."""
+    rep.heading("trust")
+    lang = rep.lang
+    tidy_parts = []
+    for ind_id in TRUST:
+        ind = rep.catalogue.get(ind_id)
+        period = rep.reported_period(ind_id)
+        if period is None:
+            continue
+        subj = narrative.subject(ind_id, lang, rep.label(ind_id))
+        note = f"{t('ci_note', lang)} {t('suppressed_note', lang, min_cell=rep.min_cell)}"
+        title_ = f"{rep.label(ind_id)} ({period})"
+        if rep.muni is None:
+            total = rep.cell(ind_id, period)
+            rep.paragraphs([narrative.level_sentence(
+                subj, ind.unit, _num(total), _num(total, "ci_low"), _num(total, "ci_high"),
+                period, lang, rep.min_cell)])
+            cells = _dimension_cells(rep, ind_id, period)
+            rep.figure(f"trust_{ind_id}", charts.dot_chart(cells, title_, ind.unit, lang,
+                                                           rep.min_cell, note=note))
+        else:
+            own = rep.cell(ind_id, period, "municipality", rep.muni)
+            total = rep.cell(ind_id, period)
+            rep.paragraphs([narrative.comparison_sentence(
+                subj, ind.unit, rep.place, _num(own), _num(own, "ci_low"), _num(own, "ci_high"),
+                _num(total), lang, rep.min_cell)])
+            cells = _municipality_cells(rep, ind_id, period)
+            rep.figure(f"trust_{ind_id}", charts.dot_chart(
+                cells, title_, ind.unit, lang, rep.min_cell, highlight=rep.muni,
+                reference=_num(total), reference_label=t("project_average", lang), note=note))
+        tidy_parts.append(_tidy_cells(cells, ind_id))
+    if tidy_parts:
+        tidy = pd.concat(tidy_parts, ignore_index=True)
+        # one row per group, one column per indicator: the chart's reading order
+        groups: dict[tuple[str, str], dict] = {}
+        for _, r in tidy.iterrows():
+            row = groups.setdefault((r["dimension"], r["dimension_value"]),
+                                    {t("col_group", lang): r["group"]})
+            unit = rep.catalogue.get(r["indicator_id"]).unit
+            row[f"{narrative.subject(r['indicator_id'], lang)} ({r['period']})"] = shown_cell(rep, r, unit)
+        rep.table("trust", tidy, pd.DataFrame(list(groups.values())).fillna(""))
+
+
+# ---------------------------------------------------------------------------- change
+def change(rep: Report) -> None:
+    """Survey indicators: baseline wave against the latest wave, with the change's 95% CI."""
+    rep.heading("change")
+    lang = rep.lang
+    dimension, dim_value = ("total", "total") if rep.muni is None else ("municipality", rep.muni)
+    rows = rep.changes[(rep.changes["dimension"] == dimension)
+                       & (rep.changes["dimension_value"] == dim_value)]
+    if rows.empty:
+        rep.paragraphs([t("no_changes", lang, period=rep.period)], css="note")
+        return
+    sentences, shown, pairs = [], [], []
+    for _, r in rows.iterrows():
+        ind = rep.catalogue.get(r["indicator_id"])
+        base = rep.cell(ind.id, r["baseline_period"], dimension, dim_value)
+        last = rep.cell(ind.id, r["latest_period"], dimension, dim_value)
+        hidden = bool(r["suppressed"])
+        subj = narrative.subject(ind.id, lang, rep.label(ind.id))
+        sentences.append(narrative.change_sentence(
+            subj, ind.unit, None if hidden else r["baseline_estimate"],
+            None if hidden else r["latest_estimate"], None if hidden else r["se"],
+            None if hidden or _missing(r["significant"]) else bool(r["significant"]), lang,
+            rep.min_cell))
+        change_text = suppressed_text(lang, rep.min_cell) if hidden else (
+            f"{_signed(r['change'], ind.unit, lang)} "
+            f"({_signed(r['ci_low'], ind.unit, lang)} {'to' if lang == 'en' else 'do'} "
+            f"{_signed(r['ci_high'], ind.unit, lang)})")
+        shown.append({
+            t("col_indicator", lang): rep.label(ind.id),
+            t("col_baseline", lang): f"{shown_cell(rep, base, ind.unit)} [{r['baseline_period']}]",
+            t("col_latest", lang): f"{shown_cell(rep, last, ind.unit)} [{r['latest_period']}]",
+            t("col_change", lang): change_text,
+            t("col_significant", lang): "" if hidden or _missing(r["significant"])
+            else t("yes" if bool(r["significant"]) else "no", lang)})
+        pairs.append({"indicator_id": ind.id, "unit": ind.unit, "label": narrative.subject(ind.id, lang, rep.label(ind.id)),
+                      "base": _num(base), "base_low": _num(base, "ci_low"), "base_high": _num(base, "ci_high"),
+                      "base_suppressed": base is None or bool(base["suppressed"]),
+                      "last": _num(last), "last_low": _num(last, "ci_low"), "last_high": _num(last, "ci_high"),
+                      "last_suppressed": last is None or bool(last["suppressed"])})
+    rep.paragraphs(sentences)
+    pair_frame = pd.DataFrame(pairs)
+    baseline, latest = rows["baseline_period"].iloc[0], rows["latest_period"].iloc[0]
+    where = rep.place or t("col_project", lang)
+    for unit in ("percent", "score_0_10"):
+        part = pair_frame[pair_frame["unit"] == unit]
+        if part.empty:
+            continue
+        fig = charts.change_chart(part, f"{t('change', lang)}: {where}", unit, lang, baseline,
+                                  latest, rep.min_cell, note=t("ci_note", lang))
+        rep.figure(f"change_{unit}", fig)
+    tidy = rows.drop(columns=["p_value"]).reset_index(drop=True)
+    rep.table("change", tidy, pd.DataFrame(shown))
+
+
+# ---------------------------------------------------------------------------- youth
+def youth_summary(rep: Report) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
+    """Sentences on youth engagement, and the youth table (tidy, shown)."""
+    lang = rep.lang
+    sentences = []
+    period = rep.period
+    cumulative = rep.cumulative_available("unique_youth")
+    if rep.muni is None:
+        total = rep.cell("unique_youth", period)
+        women = rep.cell("unique_youth", period, "sex", "female")
+        men = rep.cell("unique_youth", period, "sex", "male")
+        sentences.append(narrative.youth_sentence(_num(total), _num(women), _num(men), period,
+                                                  lang, rep.min_cell))
+    tidy_rows, shown_rows = [], []
+    for ind_id in YOUTH:
+        ind = rep.catalogue.get(ind_id)
+        own_period = rep.reported_period(ind_id)
+        if own_period is None:
+            continue
+        subj = narrative.subject(ind_id, lang, rep.label(ind_id))
+        row = rep.scope_cell(ind_id, own_period)
+        cum = rep.scope_cell(ind_id, data.CUMULATIVE) if cumulative and not ind.is_survey else None
+        if rep.muni is None:
+            if ind_id != "unique_youth":
+                sentences.append(narrative.level_sentence(
+                    subj, ind.unit, _num(row), _num(row, "ci_low"), _num(row, "ci_high"),
+                    own_period, lang, rep.min_cell))
+        else:
+            total = rep.cell(ind_id, own_period)
+            sentences.append(narrative.comparison_sentence(
+                subj, ind.unit, rep.place, _num(row), _num(row, "ci_low"), _num(row, "ci_high"),
+                _num(total), lang, rep.min_cell))
+        tidy_rows.append({"indicator_id": ind_id, "period": own_period,
+                          "scope": rep.muni or "total", "estimate": _num(row),
+                          "ci_low": _num(row, "ci_low"), "ci_high": _num(row, "ci_high"),
+                          "suppressed": row is None or bool(row["suppressed"]),
+                          "cumulative": _num(cum)})
+        shown_rows.append({t("col_indicator", lang): rep.label(ind_id),
+                           t("col_period", lang): own_period,
+                           t("col_value", lang): shown_cell(rep, row, ind.unit) if row is not None
+                           else suppressed_text(lang, rep.min_cell),
+                           t("val_cumulative", lang).capitalize(): shown_cell(rep, cum, ind.unit)})
+    return sentences, pd.DataFrame(tidy_rows), pd.DataFrame(shown_rows)
+
+
+def youth(rep: Report) -> None:
+    """Unique young people by sex, inter-entity share, sustained engagement, ties."""
+    rep.heading("youth")
+    lang = rep.lang
+    period = rep.period
+    cumulative = rep.cumulative_available("unique_youth")
+    sentences, tidy, shown = youth_summary(rep)
+    rep.paragraphs(sentences)
+    rep.table("youth", tidy, shown)
+    if rep.muni is None:
+        bars = []
+        for per in [period] + ([data.CUMULATIVE] if cumulative else []):
+            per_label = period if per == period else t("val_cumulative", lang)
+            for sex in ("female", "male"):
+                c = rep.cell("unique_youth", per, "sex", sex)
+                if c is not None:
+                    bars.append({"label": f"{rep.dimension_label('sex', sex)}, {per_label}",
+                                 "estimate": _num(c), "suppressed": bool(c["suppressed"])})
+        if bars:
+            rep.figure("youth_by_sex", charts.bar_chart(
+                pd.DataFrame(bars), rep.label("unique_youth"), lang, rep.min_cell,
+                note=t("suppressed_note", lang, min_cell=rep.min_cell)))
+    fig = ties_chart(rep)
+    if fig is not None:
+        rep.figure("ties_by_municipality", fig)
+
+
+def ties_chart(rep: Report):
+    """Cross-entity ties of the quarter by municipality (a bar chart), or ``None``."""
+    if rep.reported_period("cross_entity_ties") is None:
+        return None
+    cells = _municipality_cells(rep, "cross_entity_ties", rep.period)
+    if cells.empty:
+        return None
+    return charts.bar_chart(
+        cells[["label", "estimate", "suppressed"]],
+        f"{rep.label('cross_entity_ties')} ({rep.period})", rep.lang, rep.min_cell,
+        axis=t("col_ties", rep.lang),
+        note=getattr(rep.catalogue.get("cross_entity_ties").definition, rep.lang))
+
+
+# ---------------------------------------------------------------------------- activities
+def activities(rep: Report) -> None:
+    """The activities held in the quarter (no participant numbers: those are indicators)."""
+    rep.heading("activities")
+    lang = rep.lang
+    events = data.events_held(rep.con, rep.period, rep.muni)
+    rep.batch_ids |= data.batch_ids_of_events(events)
+    dialogues = rep.scope_cell("citizen_dialogues", rep.period)
+    if dialogues is not None:
+        rep.paragraphs([narrative.level_sentence(
+            narrative.subject("citizen_dialogues", lang), "count", _num(dialogues), None, None,
+            rep.period, lang, rep.min_cell)])
+    if events.empty:
+        rep.paragraphs([t("no_events", lang, period=rep.period)], css="note")
+        return
+    date_format = "%Y-%m-%d" if lang == "en" else "%d.%m.%Y."
+    shown = pd.DataFrame({
+        t("col_date", lang): [pd.Timestamp(d).strftime(date_format) for d in events["date"]],
+        t("col_event_type", lang): [t(f"event_{e}", lang) if f"event_{e}" in TEXT else e
+                                    for e in events["event_type"]],
+        t("col_municipality", lang): [", ".join(rep.names.get(m, m) for m in ms)
+                                      for ms in events["muni_ids"]],
+        t("col_inter_entity", lang): [t("yes" if x else "no", lang) for x in events["is_inter_entity"]],
+    })
+    tidy = events.assign(muni_ids=[";".join(ms) for ms in events["muni_ids"]]).drop(columns="batch_id")
+    rep.table("activities", tidy, shown)
+
+
+# ---------------------------------------------------------------------------- maps
+def maps(rep: Report) -> None:
+    """The project maps: rendered once by the batch, or drawn here when run on its own."""
+    from pipeline.reports import report_maps
+
+    rep.heading("maps")
+    manifest = report_maps.cached_maps(rep.maps_dir, rep.period, rep.lang)
+    if manifest is not None:
+        for name in report_maps.MAP_NAMES:
+            file = manifest["maps"].get(name)
+            if file:
+                rep.image((rep.maps_dir / file).read_bytes())
+        reason = manifest.get("unavailable")
+    else:
+        figures, reason = report_maps.render_maps(
+            rep.settings, rep.values, rep.changes, data.ties(rep.con), rep.period, rep.lang)
+        for name, fig in figures.items():
+            png = report_maps.png_bytes(fig)
+            if rep.output_dir is not None:
+                folder = rep.output_dir / "figures"
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"{rep.slug}__map_{name}.png").write_bytes(png)
+            rep.image(png)
+    if reason:
+        rep.paragraphs([t("maps_unavailable", rep.lang, reason=reason)], css="note")
+
+
+# ---------------------------------------------------------------------------- data quality
+def data_quality(rep: Report) -> None:
+    """Quarantined cells of the quarter's files, by rule; the suppression rule."""
+    rep.heading("data_quality")
+    lang = rep.lang
+    found = data.quarantine_by_rule(rep.con, rep.period)
+    cells = int(found["cells"].sum()) if not found.empty else 0
+    notes = [narrative.quarantine_sentence(cells, data.quarantine_files(rep.con, rep.period),
+                                           rep.period, lang)]
+    if rep.muni is not None:
+        notes.append(t("quarantine_project_wide", lang))
+    rep.paragraphs(notes)
+    if not found.empty:
+        shown = pd.DataFrame({t("col_rule", lang): found["rule"], t("col_reason", lang): found["reason"],
+                              t("col_rows", lang): found["cells"], t("col_file", lang): found["files"]})
+        rep.table("quarantine", found, shown)
+    rep.paragraphs([t("suppressed_note", lang, min_cell=rep.min_cell)], css="note")
+
+
+# ---------------------------------------------------------------------------- provenance
+def provenance(rep: Report) -> None:
+    """When and from what the report was made: code, warehouse, parameters, raw files."""
+    from pipeline.reports.provenance import Provenance, load_batches
+    from pipeline.warehouse import schema_version
+
+    lang = rep.lang
+    prov = Provenance(parameters=rep.parameters, warehouse=str(rep.settings.db),
+                      schema_version=schema_version(rep.con),
+                      batches=load_batches(rep.con, rep.batch_ids))
+    # where the batch put its files is plumbing (a temporary folder), not what the report is of
+    params = ", ".join(f"{k}={v!r}" for k, v in prov.parameters.items()
+                       if k not in ("output_dir", "maps_dir"))
+    lines = [t("prov_made", lang, when=prov.made_at, version=prov.version, commit=prov.commit),
+             t("prov_warehouse", lang, path=prov.warehouse, schema=prov.schema_version),
+             t("prov_parameters", lang, parameters=params),
+             f"Python: {rep.python}"]
+    lines.append(t("prov_batches", lang) if len(prov.batches) else t("prov_no_batches", lang))
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+    rep.html(f'<footer class="provenance"><h2>{html.escape(t("provenance", lang))}</h2>{body}</footer>')
+    if len(prov.batches):
+        shown = pd.DataFrame({t("col_file", lang): prov.batches["file_name"],
+                              t("col_kind", lang): prov.batches["kind"],
+                              t("col_period", lang): prov.batches["wave"].fillna(""),
+                              t("col_sha256", lang): prov.batches["sha256"]})
+        rep.table("provenance", prov.batches, shown)

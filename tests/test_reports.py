@@ -1,0 +1,245 @@
+"""Reports without a kernel: narrative text, number formats, exports, HTML export, provenance,
+and the report sections run in-process on a fixture warehouse (tests/fixtures/warehouse_builder.py).
+
+The kernel-backed runs (papermill, the batch, the CLI) are in tests/test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import os
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+from fixtures.warehouse_builder import build_warehouse
+
+from pipeline.errors import SpscError
+from pipeline.reports import html as report_html
+from pipeline.reports import narrative, sections, text
+from pipeline.reports.provenance import git_commit
+from pipeline.reports.report import Report
+from pipeline.reports.tables import to_html, write_table
+
+Z = narrative.Z95
+
+
+# ---------------------------------------------------------------------------- narrative
+@pytest.mark.parametrize(("lang", "significant", "expected"), [
+    ("en", True, "Trust in the municipal administration rose from 38% to 47% (±4), a significant change."),
+    ("en", False, "Trust in the municipal administration went from 38% to 47% (±4); the change is not "
+                  "statistically significant."),
+    ("bs", True, "Povjerenje u općinsku upravu: porast sa 38% na 47% (±4), statistički značajna promjena."),
+    ("bs", False, "Povjerenje u općinsku upravu: promjena sa 38% na 47% (±4) nije statistički značajna."),
+])
+def test_change_sentence_percent(lang, significant, expected):
+    subj = narrative.subject("trust_municipality_high", lang)
+    assert narrative.change_sentence(subj, "percent", 38.2, 47.1, 4.0 / Z, significant, lang) == expected
+
+
+def test_change_sentence_fall_score_count_and_suppressed():
+    subj = narrative.subject("trust_other_entity_mean", "en")
+    assert narrative.change_sentence(subj, "score_0_10", 5.64, 5.11, 0.2 / Z, True, "en") == (
+        "Mean trust in people from the other entity fell from 5.6 to 5.1 on the 0-10 scale (±0.2),"
+        " a significant change.")
+    assert narrative.change_sentence("Broj", "count", 1200, 1534, None, None, "bs") == (
+        "Broj: porast sa 1.200 na 1.534.")
+    assert narrative.change_sentence("Trust", "percent", None, 47.0, 2.0, True, "en") == (
+        "Trust: not published (n < 10).")
+    assert narrative.change_sentence("Povjerenje", "percent", 40.0, None, 2.0, True, "bs") == (
+        "Povjerenje: n < 10 (potisnuto), vrijednost se ne objavljuje.")
+
+
+def test_level_comparison_and_youth_sentences():
+    assert narrative.level_sentence("Trust", "percent", 49.2, 40.4, 57.4, "2024Q4", "en") == (
+        "Trust in 2024Q4: 49% (95% CI 40–57%).")
+    assert narrative.level_sentence("Mladi", "count", 1234, None, None, "cumulative", "bs",
+                                    through="2024Q4") == "Mladi do 2024Q4 (kumulativno): 1.234."
+    # the project average outside the municipality's interval: higher / lower; inside: close
+    assert narrative.comparison_sentence("Trust", "percent", "Drvar", 70.0, 61.0, 79.0, 58.3, "en") == (
+        "Trust in Drvar: 70%, higher than the project average of 58%.")
+    assert narrative.comparison_sentence("Povjerenje", "percent", "Glamoč", 40.0, 31.0, 49.0, 58.3,
+                                         "bs") == "Povjerenje u općini Glamoč: 40%, niže od prosjeka projekta (58%)."
+    assert narrative.comparison_sentence("Trust", "percent", "Ključ", 60.0, 40.0, 80.0, 58.3, "en") == (
+        "Trust in Ključ: 60%, close to the project average of 58%.")
+    assert narrative.youth_sentence(24, None, 15, "2024Q4", "en") == (
+        "24 distinct young people took part in youth activities in 2024Q4 (women: n < 10, men: 15).")
+    assert narrative.youth_sentence(24, 12, 12, "2024Q4", "bs") == (
+        "Broj različitih mladih osoba u aktivnostima za mlade u periodu 2024Q4: 24 (žene: 12, muškarci: 12).")
+
+
+@pytest.mark.parametrize(("value", "unit", "lang", "expected"), [
+    (47.25, "percent", "en", "47%"), (5.66, "score_0_10", "bs", "5,7"),
+    (1234567, "count", "en", "1,234,567"), (1234567, "count", "bs", "1.234.567"),
+    (-0.04, "score_0_10", "en", "0.0"), (None, "percent", "en", ""),
+])
+def test_number_formats(value, unit, lang, expected):
+    assert text.value(value, unit, lang) == expected
+
+
+def test_interval_and_suppressed_text():
+    assert text.interval(40.4, 57.5, "percent", "bs") == "40–58%"
+    assert text.interval(None, 5.0, "score_0_10", "en") == ""
+    assert text.suppressed_text("en") == "n < 10"
+    assert text.suppressed_text("bs", 5) == "n < 5 (potisnuto)"
+    with pytest.raises(SpscError, match="no report language 'de'"):
+        text.check_lang("de")
+
+
+def test_every_text_has_both_languages():
+    assert all(set(v) == {"en", "bs"} and all(v.values()) for v in text.TEXT.values())
+
+
+# ---------------------------------------------------------------------------- exports
+def test_write_table_neutralises_formulas(tmp_path):
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "+381 61", "-SUM(A1)", "@cmd", "Drvar"],
+                          "change": [-3.5, 1.0, 2.0, 0.0, -1.0]})
+    csv_path, xlsx_path = write_table(frame, tmp_path / "t")
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+381 61", "'-SUM(A1)", "'@cmd", "Drvar"]
+    assert rows[1][1] == "-3.5"  # numbers stay numbers
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(xlsx_path).active
+    assert sheet["A2"].value == "'=HYPERLINK(\"http://x\")" and sheet["A2"].data_type == "s"
+    assert sheet["B2"].value == -3.5 and sheet["B2"].data_type == "n"
+
+
+def test_table_html_is_escaped():
+    out = to_html(pd.DataFrame({"a": ["<script>x</script>"], "n": [1.5]}))
+    assert "<script>" not in out and "&lt;script&gt;" in out and '<td class="num">1.5</td>' in out
+
+
+# ---------------------------------------------------------------------------- HTML export
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake").decode()
+
+
+def _notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    note = nbformat.v4.new_markdown_cell("analyst note", metadata={"tags": ["remove_cell"]})
+    cell = nbformat.v4.new_code_cell("secret_code = open_report(period)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": "<h2>Headline figures</h2>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": PNG}),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy"),
+        nbformat.v4.new_output("display_data", data={
+            "text/html": '<script src="https://cdn.example.org/x.js"></script><p>after</p>'}),
+        nbformat.v4.new_output("error", ename="SpscError", evalue="no indicator values for 2031Q1",
+                               traceback=["Traceback ... secret_code = open_report(period)"]),
+    ]
+    nb.cells = [note, cell]
+    return nb
+
+
+def test_notebook_to_html_has_no_code_and_loads_nothing():
+    page = report_html.notebook_to_html(_notebook(), "Report", "bs")
+    assert "secret_code" not in page and "open_report" not in page  # neither input nor traceback
+    assert "analyst note" not in page and "noisy" not in page
+    assert "<h2>Headline figures</h2>" in page and f"data:image/png;base64,{PNG}" in page
+    assert "SpscError: no indicator values for 2031Q1" in page
+    assert "<script" not in page.lower() and "cdn.example.org" not in page
+    assert report_html.external_references(page) == []
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="bs">' in page
+
+
+def test_external_references_are_found():
+    found = report_html.external_references(
+        '<link rel="stylesheet" href="https://cdn.x/y.css"><img src="//x/y.png"><a href="https://ok">')
+    assert len(found) == 2
+
+
+def test_git_commit(tmp_path):
+    assert git_commit(tmp_path) == "unknown"
+    here = git_commit()
+    assert here == "unknown" or re.fullmatch(r"[0-9a-f]{40}(-dirty)?", here)
+
+
+# ---------------------------------------------------------------------------- sections in-process
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    """The fixture warehouse; settings from its home only (no SPSC_* leaking in)."""
+    from pipeline.config import get_settings
+
+    home = tmp_path_factory.mktemp("reports_home")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in [v for v in os.environ if v.startswith("SPSC_")]:
+            mp.delenv(var)
+        mp.setenv("SPSC_HOME", str(home))
+        settings = build_warehouse(get_settings(home=home))
+        yield settings
+
+
+def _open(settings, **kw) -> Report:
+    return Report(warehouse=str(settings.db), output_dir=str(settings.home / "out"), **kw)
+
+
+def test_report_parameters_are_checked(warehouse):
+    with pytest.raises(SpscError, match="'2024-Q4' is not a quarter"):
+        _open(warehouse, period="2024-Q4")
+    with pytest.raises(SpscError, match="no indicator values for 2031Q1"):
+        _open(warehouse, period="2031Q1")
+    with pytest.raises(SpscError, match="'Bihać' is not one of the nine project municipalities"):
+        _open(warehouse, period="2024Q4", municipality="Bihać")
+    rep = _open(warehouse, period="2024Q4", municipality="Мркоњић Град", kind="profile")
+    assert (rep.muni, rep.slug, rep.title) == (
+        "mrkonjic_grad", "mrkonjic_grad", "Municipality profile: Mrkonjić Grad, 2024Q4")
+    rep.close()
+
+
+def test_sections_write_published_numbers(warehouse, capsys):
+    rep = _open(warehouse, period="2024Q4")
+    sections.trust(rep)
+    sections.change(rep)
+    sections.data_quality(rep)
+    sections.provenance(rep)
+    rep.close()
+    tables = warehouse.home / "out" / "tables"
+    trust = pd.read_csv(tables / "project__trust.csv", encoding="utf-8-sig")
+    high = trust[trust["indicator_id"] == "trust_municipality_high"].set_index("dimension_value")
+    # 98 of 168 respondents trust in 2024Q4 (fixture design); Drvar 14 of 20; Ribnik has 8: hidden
+    assert high.loc["total", "estimate"] == pytest.approx(100 * 98 / 168)
+    assert high.loc["drvar", "estimate"] == pytest.approx(70.0)
+    assert bool(high.loc["ribnik", "suppressed"]) and pd.isna(high.loc["ribnik", "estimate"])
+    quarantine = pd.read_csv(tables / "project__quarantine.csv", encoding="utf-8-sig")
+    assert dict(zip(quarantine["rule"], quarantine["cells"], strict=True)) == {
+        "age_range": 2, "birth_year": 1, "duplicate_person": 1, "municipality_name": 1}
+    provenance = pd.read_csv(tables / "project__provenance.csv", encoding="utf-8-sig")
+    assert {"citizen_survey_2023Q1.csv", "citizen_survey_2024Q4.csv"} <= set(provenance["file_name"])
+    shown = capsys.readouterr().out  # outside a kernel, display() prints the objects
+    assert shown.count("IPython.core.display") > 5
+
+
+def test_profile_donor_table_shows_suppressed_as_text(warehouse):
+    rep = _open(warehouse, period="2024Q4", municipality="ribnik", kind="profile", lang="bs")
+    sections.donor_table(rep)
+    rep.close()
+    table = pd.read_csv(warehouse.home / "out" / "tables" / "ribnik__indicators.csv", encoding="utf-8-sig")
+    row = table.set_index("indicator_id").loc["trust_municipality_high"]
+    assert bool(row["suppressed"]) and pd.isna(row["estimate"])
+    assert row["project_estimate"] == pytest.approx(100 * 98 / 168)
+
+
+def test_comparison_of_counts_and_shares_without_interval():
+    assert narrative.comparison_sentence("Ties", "count", "Drvar", 63, None, None, 127, "en") == (
+        "Ties in Drvar: 63, of 127 in the whole project.")
+    assert narrative.comparison_sentence("Udio", "percent", "Ribnik", 100.0, None, None, 75.0, "bs") == (
+        "Udio u općini Ribnik: 100% (projekat: 75%).")
+
+
+def test_maps_are_skipped_with_a_reason_without_boundaries(warehouse, tmp_path):
+    from pipeline.reports import data, report_maps
+
+    settings = warehouse.with_(boundaries_dir=tmp_path / "no_boundaries")
+    con = data.open_warehouse(settings.db)
+    try:
+        values, ties = data.indicator_values(con), data.ties(con)
+        manifest = report_maps.write_maps(tmp_path / "figures", settings, values,
+                                          data.indicator_changes(con), ties, "2024Q4", "en")
+    finally:
+        con.close()
+    assert manifest["maps"] == {} and "boundaries not found" in manifest["unavailable"]
+    assert report_maps.cached_maps(tmp_path / "figures", "2024Q4", "en") == manifest
+    assert report_maps.cached_maps(tmp_path / "figures", "2024Q4", "bs") is None
