@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 KIND = "attendance"
+WAIT = 5.0  # seconds an ingest waits for another process to release the warehouse
 _WAVE = re.compile(r"(\d{4}Q[1-4])", re.IGNORECASE)
 
 
@@ -96,8 +97,14 @@ def parse_register(
     }
     frames, problems, headers = [], [], {}
     rows_read = rows_blank = 0
+    notes = []
     for grid in grids:
         sheet = sheet_rows(grid, set(known))
+        if grid.hidden and sheet.rows is None:
+            # a hidden sheet without a sign-in header holds the template's drop-down lists
+            if not grid.cells.empty:
+                notes.append(f"hidden sheet {grid.name!r} without a sign-in header not read")
+            continue
         rows_read += sheet.read
         rows_blank += sheet.blank
         problems.extend(sheet.problems)
@@ -129,6 +136,7 @@ def parse_register(
         rows_blank=rows_blank,
         rows_quarantined=rows_quarantined,
         sheets=[g.name for g in grids],
+        notes=notes,
     )
     if checked.duplicates:
         parsed.notes.append(
@@ -184,13 +192,21 @@ def wave_of(path: Path) -> str | None:
 
 
 def load_register(
-    con: duckdb.DuckDBPyConnection, path: Path | str, secret: bytes, *, reload: bool = False
+    con: duckdb.DuckDBPyConnection,
+    path: Path | str,
+    secret: bytes,
+    *,
+    reload: bool = False,
+    rebuild: Settings | None = None,
 ) -> LoadResult:
     """Load one register in one transaction; the same content twice is a no-op.
 
     Args:
         reload: load again a file already loaded (its earlier batch becomes ``superseded``),
             e.g. after loading an events list that was missing events.
+        rebuild: rebuild the attendance marts with these settings inside the same
+            transaction, so a load killed at any moment leaves the file and the marts built
+            from it, or neither.
 
     Raises:
         RejectedFile: the file cannot be read; nothing is written.
@@ -227,6 +243,10 @@ def load_register(
             rows_blank=parsed.rows_blank,
             message="; ".join(parsed.notes) or None,
         )
+        if rebuild is not None:
+            from pipeline.ingest.attendance_models import build_attendance_marts
+
+            build_attendance_marts(con, rebuild)
     except BaseException:
         con.execute("rollback")
         raise
@@ -310,26 +330,30 @@ def ingest_attendance(
     Raises:
         RejectedFile: an unreadable file, unless ``keep_going`` (files before it stay loaded,
             and the marts are rebuilt for them).
+        WarehouseBusy: another process held the warehouse for more than ``WAIT`` seconds.
     """
-    from pipeline.ingest.attendance_models import build_attendance_marts
+    from pipeline.ingest.attendance_models import build_attendance_marts, marts_are_current
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import bound_secret, init_warehouse
 
-    init_warehouse(settings)
-    con = connect(settings.db, wait=5)
+    init_warehouse(settings, wait=WAIT)
+    con = connect(settings.db, wait=WAIT)
     results: list[LoadResult] = []
     try:
         secret = bound_secret(settings, con)
-        for p in paths:
+        for i, p in enumerate(paths):
+            # the last file's transaction also rebuilds the marts: one file, one atomic load
+            last = settings if i == len(paths) - 1 else None
             try:
-                results.append(load_register(con, p, secret, reload=reload))
+                results.append(load_register(con, p, secret, reload=reload, rebuild=last))
             except RejectedFile as exc:
                 if not keep_going:
                     raise
                 results.append(LoadResult(Path(p), None, skipped=True, rejected=exc.what))
     finally:
         try:
-            if any(not r.skipped for r in results):
+            # earlier files of this call, or a load interrupted before its rebuild
+            if not marts_are_current(con):
                 with transaction(con):
                     build_attendance_marts(con, settings)
         finally:

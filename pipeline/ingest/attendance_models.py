@@ -10,6 +10,7 @@ so the SQL holds no number a user may want to change.
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 
 import duckdb
@@ -100,8 +101,32 @@ def _drop_temp(con: duckdb.DuckDBPyConnection, name: str) -> None:
         con.execute(f"drop {kind} temp.{name}")
 
 
+MARTS_SOURCE_KEY = "attendance_marts_source"
+
+
+def marts_source(con: duckdb.DuckDBPyConnection) -> str:
+    """What the attendance marts are built from: the loaded events and sign-in batches, as a
+    short digest (it changes when a file is loaded or superseded)."""
+    rows = con.execute(
+        "select batch_id from load_batches where kind in ('attendance', 'events')"
+        " and status = 'loaded' order by batch_id"
+    ).fetchall()
+    text = ",".join(str(r[0]) for r in rows)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def marts_are_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """The attendance marts were built from the batches loaded now (no load since, and no load
+    interrupted between its commit and the rebuild)."""
+    built = con.execute(
+        "select value from warehouse_meta where key = ?", [MARTS_SOURCE_KEY]
+    ).fetchall()
+    return bool(built) and built[0][0] == marts_source(con)
+
+
 def build_attendance_marts(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
-    """Refill every attendance mart from its model (call inside the load's transaction).
+    """Refill every attendance mart from its model (call inside the load's transaction), and
+    record which batches they were built from (:func:`marts_are_current`).
 
     Returns rows per mart.
     """
@@ -116,5 +141,9 @@ def build_attendance_marts(con: duckdb.DuckDBPyConnection, settings: Settings) -
             continue
         con.execute(f"delete from main.{name}")
         con.execute(f"insert into main.{name} by name select * from ({model_sql(layer, name)})")
-        counts[name] = con.execute(f"select count(*) from main.{name}").fetchone()[0]
+        counts[name] = con.execute(f"select count(*) from main.{name}").fetchall()[0][0]
+    con.execute(
+        "insert or replace into warehouse_meta (key, value) values (?, ?)",
+        [MARTS_SOURCE_KEY, marts_source(con)],
+    )
     return counts

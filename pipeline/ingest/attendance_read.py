@@ -100,7 +100,30 @@ def _trim(cells: pd.DataFrame) -> pd.DataFrame:
 
 def _grid_from_sheet(sheet: readers.Sheet) -> Grid:
     cells = pd.DataFrame(sheet.rows, dtype=object) if sheet.rows else pd.DataFrame(dtype=object)
-    return Grid(name=sheet.name, cells=_trim(_blank_to_none(cells)), hidden=sheet.hidden)
+    cells = _fill_merged_down(_blank_to_none(cells), sheet.merged)
+    return Grid(name=sheet.name, cells=_trim(cells), hidden=sheet.hidden)
+
+
+def _fill_merged_down(cells: pd.DataFrame, merged: list[tuple[int, int, int, int]]) -> pd.DataFrame:
+    """Give every cell of a range merged over several rows the value of its first cell.
+
+    A residence or role merged over three people (one cell drawn over three lines) means the
+    same for each of them; a workbook keeps the value in the first cell only. Ranges within
+    one row (title banners) are left as they are.
+    """
+    spans = [m for m in merged if m[2] > m[0]]
+    if cells.empty or not spans:
+        return cells
+    cells = cells.copy()
+    n_rows, n_cols = cells.shape
+    for r0, c0, r1, c1 in spans:
+        if r0 >= n_rows or c0 >= n_cols:
+            continue
+        value = cells.iat[r0, c0]
+        if value is None:
+            continue
+        cells.iloc[r0 : min(r1, n_rows - 1) + 1, c0 : min(c1, n_cols - 1) + 1] = value
+    return cells
 
 
 def read_grids(path: Path | str) -> list[Grid]:

@@ -49,12 +49,13 @@ ROLES = (
 
 _BRACKETS = re.compile(r"\(.*?\)|\[.*?\]")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
-_YEAR = re.compile(r"^(\d{4})(?:\.0*)?\.?$")
+# "1999.0" / "17,0": a number cell formatted with decimals, saved as text (',' in BiH locales)
+_YEAR = re.compile(r"^(\d{4})(?:[.,]0*)?\.?$")
 _DMY = re.compile(
     r"^(\d{1,2})\s*[./-]\s*(\d{1,2})\s*[./-]\s*(\d{4})\s*\.?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$"
 )
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_AGE = re.compile(r"^(\d{1,3})(?:\.0*)?\s*(?:god\w*|g|yrs?|years?|y)?\.?$")
+_AGE = re.compile(r"^(\d{1,3})(?:[.,]0*)?\s*(?:god\w*|g|yrs?|years?|y)?\.?$")
 _EVENT_ID = re.compile(r"^([A-Z]+)[\s_.\-]*0*(\d+)$")
 
 

@@ -95,6 +95,8 @@ def parse_events(path: Path | str) -> ParsedEvents:
         if grid.cells.empty:
             continue
         header = find_header(grid, KIND, "event_id")
+        if header is None and grid.hidden:
+            continue  # a hidden sheet without the header holds drop-down lists (event types...)
         if header is None:
             filled = ~grid.cells.isna().to_numpy().all(axis=1)
             rows_read += len(grid.cells)
@@ -226,9 +228,16 @@ def _check_events(
 
 
 def load_events(
-    con: duckdb.DuckDBPyConnection, path: Path | str, *, reload: bool = False
+    con: duckdb.DuckDBPyConnection,
+    path: Path | str,
+    *,
+    reload: bool = False,
+    rebuild: Settings | None = None,
 ) -> LoadResult:
     """Load one events list in one transaction; the same content twice is a no-op.
+
+    Args:
+        rebuild: rebuild the attendance marts with these settings inside the same transaction.
 
     Raises:
         RejectedFile: the file cannot be read; nothing is written.
@@ -266,6 +275,10 @@ def load_events(
             rows_quarantined=parsed.rows_quarantined,
             rows_blank=parsed.rows_blank,
         )
+        if rebuild is not None:
+            from pipeline.ingest.attendance_models import build_attendance_marts
+
+            build_attendance_marts(con, rebuild)
     except BaseException:
         con.execute("rollback")
         raise
@@ -283,15 +296,16 @@ def load_events(
 
 def ingest_events(settings: Settings, path: Path | str, *, reload: bool = False) -> LoadResult:
     """Load an events list, then rebuild the attendance marts (event dates and types feed them)."""
-    from pipeline.ingest.attendance_models import build_attendance_marts
+    from pipeline.ingest.attendance import WAIT
+    from pipeline.ingest.attendance_models import build_attendance_marts, marts_are_current
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import init_warehouse
 
-    init_warehouse(settings)
-    con = connect(settings.db, wait=5)
+    init_warehouse(settings, wait=WAIT)
+    con = connect(settings.db, wait=WAIT)
     try:
-        result = load_events(con, path, reload=reload)
-        if not result.skipped:
+        result = load_events(con, path, reload=reload, rebuild=settings)
+        if not marts_are_current(con):  # a load interrupted before its rebuild
             with transaction(con):
                 build_attendance_marts(con, settings)
     finally:

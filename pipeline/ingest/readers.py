@@ -65,24 +65,54 @@ def sniff_kind(path: Path, head: bytes) -> str:
 
 
 def decode_text(path: Path, data: bytes) -> tuple[str, str]:
-    """Decode a text file: UTF-8 (with or without BOM), UTF-16, else Windows-1250 or -1251."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    if len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
-        return data.decode("utf-16-le"), "utf-16-le"
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16, else Windows-1250 or -1251.
+
+    Raises:
+        RejectedFile: the file is marked as UTF-8 or UTF-16 but its bytes are not (a damaged
+            or mixed-encoding file: guessing would garble names).
+    """
+    marked = None
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            marked = "UTF-8"
+            return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            marked = "UTF-16"
+            return data.decode("utf-16"), "utf-16"
+        if len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
+            marked = "UTF-16"
+            return data.decode("utf-16-le"), "utf-16-le"
+    except UnicodeDecodeError as exc:
+        raise _reject(path, f"the text is marked as {marked} but is not valid {marked} at byte"
+                            f" {exc.start} (damaged, or encodings mixed)") from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    # Legacy Windows code pages: Cyrillic text is dense in 0xC0-0xFF under 1251; Latin text with
-    # č ć š ž đ uses few high bytes, scattered.
-    high = [b for b in data if b >= 0x80]
-    cyr_share = sum(b in _CYRILLIC_1251 for b in high) / max(len(high), 1)
-    letters = sum(1 for b in data if 0x41 <= b <= 0x7A)
-    encoding = "cp1251" if high and cyr_share > 0.9 and len(high) > letters * 0.3 else "cp1250"
+    encoding = _legacy_encoding(data)
     return data.decode(encoding, errors="replace"), encoding
+
+
+def _is_ascii_letter(b: int) -> bool:
+    return 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A
+
+
+def _legacy_encoding(data: bytes, sample: int = 1 << 20) -> str:
+    """Windows-1251 (Cyrillic) or Windows-1250 (Latin with č ć š ž đ) for non-UTF-8 text.
+
+    Cyrillic words are runs of high bytes (0xC0-0xFF under 1251); Latin words carry a high
+    byte or two between ASCII letters. A file of Latin headers and numbers with Cyrillic names
+    has few high bytes overall, so the test looks at the neighbours of the high bytes, not at
+    their share of the file.
+    """
+    head = data[:sample]
+    high = [i for i, b in enumerate(head) if b >= 0x80]
+    if not high:
+        return "cp1250"
+    cyr_share = sum(head[i] in _CYRILLIC_1251 for i in high) / len(high)
+    beside_latin = sum(1 for i in high if (i > 0 and _is_ascii_letter(head[i - 1]))
+                       or (i + 1 < len(head) and _is_ascii_letter(head[i + 1])))
+    return "cp1251" if cyr_share > 0.9 and beside_latin / len(high) < 0.5 else "cp1250"
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -120,7 +150,7 @@ def _trim(sheet: Sheet) -> None:
         sheet.rows.pop()
 
 
-def _read_calamine(path: Path) -> list[Sheet]:
+def _read_calamine(path: Path, keep_empty: bool = False) -> list[Sheet]:
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     try:
@@ -133,8 +163,9 @@ def _read_calamine(path: Path) -> list[Sheet]:
             if str(meta.typ).endswith("ChartSheet"):
                 continue
             ws = wb.get_sheet_by_name(meta.name)
-            rows = [list(r) for r in ws.to_python(skip_empty_area=False)]
-            rows = [[None if v == "" else v for v in r] for r in rows]
+            rows = ws.to_python(skip_empty_area=False)
+            if not keep_empty:
+                rows = [[None if v == "" else v for v in r] for r in rows]
             merged = []
             try:
                 for (r0, c0), (r1, c1) in ws.merged_cell_ranges or []:
@@ -154,12 +185,16 @@ def _read_calamine(path: Path) -> list[Sheet]:
         wb.close()
 
 
-def read_workbook(path: Path | str) -> list[Sheet]:
+def read_workbook(path: Path | str, *, keep_empty: bool = False) -> list[Sheet]:
     """Every sheet of a workbook or text table, by what the bytes are, not what the name says.
 
     XLSX/XLSM/XLS are read with calamine (cached values of formulas, dates as ``datetime``);
     CSV/TSV/text with encoding and delimiter detection; a CSV saved with an ``.xlsx`` name is
     read as the CSV it is.
+
+    Args:
+        keep_empty: leave empty workbook cells as ``""`` instead of ``None`` (saves a pass over
+            every cell of large workbooks, for callers that treat both alike).
 
     Raises:
         RejectedFile: empty, damaged or truncated, password-protected, HTML, or no sheets.
@@ -187,9 +222,9 @@ def read_workbook(path: Path | str) -> list[Sheet]:
             raise _reject(path, f"damaged workbook (corrupt part {bad})")
         if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
             raise _reject(path, "a zip file that is not an Excel workbook")
-        sheets = _read_calamine(path)
+        sheets = _read_calamine(path, keep_empty)
     elif kind == "xls":
-        sheets = _read_calamine(path)
+        sheets = _read_calamine(path, keep_empty)
     else:
         sheets = [read_text_table(path)]
     if not sheets:

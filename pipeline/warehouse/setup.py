@@ -54,9 +54,12 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_ref_census")
 
 
-def init_warehouse(settings: Settings) -> list[str]:
-    """Create or migrate the warehouse at ``settings.db``; returns the migrations applied."""
-    con = connect(settings.db)
+def init_warehouse(settings: Settings, wait: float = 0.0) -> list[str]:
+    """Create or migrate the warehouse at ``settings.db``; returns the migrations applied.
+
+    ``wait``: seconds to wait for another process to release the warehouse.
+    """
+    con = connect(settings.db, wait=wait)
     try:
         applied = migrate(con)
         load_reference(con)

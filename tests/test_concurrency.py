@@ -1,0 +1,188 @@
+"""Concurrent use of one warehouse by real processes.
+
+DuckDB lets one process write, or several read, at a time. What the pipeline promises:
+
+- a reader (report, notebook, ``spsc status``) that opens while an ingest writes gets a
+  consistent view (before or after the load, never half of it) or, at once when it does not
+  wait, the one-line "warehouse is busy ... retry" message; readers that wait (reports wait
+  up to 30 s) get the state after the load; nothing hangs;
+- two ingests at once: the second waits for the first (up to ``WAIT`` seconds) and then
+  loads; when the warehouse stays held longer (a notebook left open), it fails with one line
+  naming the process holding it, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from adversarial.make_corpus import write_events, write_long_register
+
+from pipeline.checks.integrity import check_warehouse, fingerprint
+from pipeline.config import get_settings
+from pipeline.errors import WarehouseBusy
+from pipeline.ingest.attendance import WAIT
+from pipeline.warehouse import connect
+
+SPSC = Path(sys.executable).with_name("spsc")
+
+
+def _env(settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPSC_")}
+    env.update(SPSC_HOME=str(settings.home), SPSC_DB=str(settings.db),
+               SPSC_SECRET=str(settings.secret_path))
+    return env
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    from pipeline.ingest.events import ingest_events
+    from pipeline.warehouse.setup import init_warehouse
+
+    home = tmp_path_factory.mktemp("concurrency")
+    settings = get_settings(home=home, db=home / "base.duckdb", secret_path=home / "secret.key")
+    init_warehouse(settings)
+    ingest_events(settings, write_events(home / "events.xlsx"))
+    big = write_long_register(home / "big_2024Q1.xlsx", 1500, seed=1)
+    small = write_long_register(home / "small_2024Q2.xlsx", 40, seed=2)
+    return settings, big, small
+
+
+def _copy(base_settings, tmp_path: Path):
+    settings = get_settings(home=base_settings.home, db=tmp_path / "w.duckdb",
+                            secret_path=base_settings.secret_path)
+    shutil.copy2(base_settings.db, settings.db)
+    return settings
+
+
+def _wait_for_lock(db: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Return once another process holds the warehouse (or the process ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            connect(db, read_only=True).close()
+        except WarehouseBusy:
+            return
+        time.sleep(0.02)
+
+
+def _consistent(con) -> None:
+    report = check_warehouse(con)
+    assert report.problems == []
+    ledger = con.execute("select coalesce(sum(rows_loaded), 0) from load_batches"
+                         " where kind = 'attendance' and status = 'loaded'").fetchall()[0][0]
+    assert con.execute("select count(*) from raw_signins").fetchall()[0][0] == ledger
+
+
+def test_readers_during_an_ingest_see_before_or_after_or_are_told_to_retry(base, tmp_path):
+    settings = _copy(base[0], tmp_path)
+    writer = subprocess.Popen([str(SPSC), "ingest", "attendance", str(base[1])],
+                              env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    _wait_for_lock(settings.db, writer)
+    busy, seen = [], set()
+    while writer.poll() is None:
+        started = time.monotonic()
+        try:
+            con = connect(settings.db, read_only=True)
+        except WarehouseBusy as exc:
+            busy.append(str(exc))
+        else:
+            try:
+                _consistent(con)
+                seen.add(con.execute("select count(*) from raw_signins").fetchall()[0][0])
+            finally:
+                con.close()
+        assert time.monotonic() - started < 2  # a reader that does not wait never hangs
+        time.sleep(0.1)
+    _, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err
+    assert busy, "the writer held the warehouse, so some reads must have been refused"
+    assert all(m.endswith("retry when it finishes") and "warehouse is busy" in m for m in busy)
+    assert all("\n" not in m for m in busy)
+    con = connect(settings.db, read_only=True)
+    try:
+        _consistent(con)
+        after = con.execute("select count(*) from raw_signins").fetchall()[0][0]
+    finally:
+        con.close()
+    assert seen <= {0, after}  # before the load or after it, never a part of it
+    assert after > 1000
+
+
+def test_a_waiting_reader_opens_without_an_error_and_sees_a_whole_state(base, tmp_path):
+    """Reports open with a wait: they get in as soon as the writer lets go, and read a
+    consistent state; the writer then finishes (it waits for them in turn)."""
+    from pipeline.reports.data import open_warehouse
+
+    settings = _copy(base[0], tmp_path)
+    writer = subprocess.Popen([str(SPSC), "ingest", "attendance", str(base[1])],
+                              env=_env(settings), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    _wait_for_lock(settings.db, writer)
+    con = open_warehouse(settings.db)
+    try:
+        _consistent(con)
+        seen = con.execute("select count(*) from raw_signins").fetchall()[0][0]
+    finally:
+        con.close()
+    assert writer.wait(timeout=60) == 0
+    con = connect(settings.db, read_only=True)
+    try:
+        after = con.execute("select count(*) from raw_signins").fetchall()[0][0]
+    finally:
+        con.close()
+    assert seen in (0, after) and after > 1000
+
+
+def test_two_ingests_at_once_the_second_waits_then_loads(base, tmp_path):
+    settings = _copy(base[0], tmp_path)
+    first = subprocess.Popen([str(SPSC), "ingest", "attendance", str(base[1])],
+                             env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    _wait_for_lock(settings.db, first)
+    second = subprocess.run([str(SPSC), "ingest", "attendance", str(base[2])], env=_env(settings),
+                            capture_output=True, text=True, timeout=120)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert second.returncode == 0, second.stderr
+    con = connect(settings.db, read_only=True)
+    try:
+        _consistent(con)
+        loaded = con.execute("select file_name, rows_read, rows_loaded + rows_quarantined"
+                             " + rows_blank from load_batches where kind = 'attendance'"
+                             " order by batch_id").fetchall()
+    finally:
+        con.close()
+    assert [r[0] for r in loaded] == [base[1].name, base[2].name]
+    assert all(r[1] == r[2] for r in loaded)
+
+
+def test_an_ingest_fails_clearly_while_a_notebook_holds_the_warehouse(base, tmp_path):
+    settings = _copy(base[0], tmp_path)
+    notebook = duckdb.connect(str(settings.db), read_only=True)  # left open, as kernels do
+    try:
+        before = fingerprint(notebook)
+        started = time.monotonic()
+        done = subprocess.run([str(SPSC), "ingest", "attendance", str(base[2])],
+                              env=_env(settings), capture_output=True, text=True, timeout=120)
+        waited = time.monotonic() - started
+    finally:
+        notebook.close()
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert lines[0].startswith(f"error: {settings.db}: warehouse is busy (held by ")
+    assert f"PID {os.getpid()}" in lines[0] and lines[0].endswith("retry when it finishes")
+    assert waited >= WAIT
+    con = duckdb.connect(str(settings.db), read_only=True)
+    try:
+        assert fingerprint(con) == before
+    finally:
+        con.close()
