@@ -99,12 +99,22 @@ class MunicipalityNormaliser:
         key = "".join(words)
         if key in self._index:
             return set(self._index[key])
-        # strip decoration words at either end ("Grad Livno", "Općina Ključ", "Ribnik municipality")
-        while words and words[0] in _DECORATION:
-            words = words[1:]
-        while words and words[-1] in _DECORATION:
-            words = words[:-1]
-        return set(self._index.get("".join(words), set()))
+        # strip decoration words at the front, at the back, then both ("Grad Livno", "Ribnik
+        # municipality", "Općina Istočni Stari Grad" whose own "Grad" must survive)
+        front = list(words)
+        while front and front[0] in _DECORATION:
+            front = front[1:]
+        back = list(words)
+        while back and back[-1] in _DECORATION:
+            back = back[:-1]
+        both = list(front)
+        while both and both[-1] in _DECORATION:
+            both = both[:-1]
+        for attempt in (front, back, both):
+            found = self._index.get("".join(attempt))
+            if found:
+                return set(found)
+        return set()
 
     def resolve(self, text: str) -> str:
         """The one municipality id for ``text``.
