@@ -15,7 +15,11 @@ municipalities as (
 joined as (
     select
         staged.*,
+        submissions.respondent_key,
+        submissions.form_id,
         submissions.form_version,
+        submissions.wave,
+        submissions.batch_id,
         submissions.submitted_at,
         municipalities.entity,
         survey_age_group(staged.age) as age_group,

@@ -16,14 +16,18 @@ municipalities as (
 joined as (
     select
         staged.*,
+        submissions.respondent_key,
+        submissions.form_id,
         submissions.form_version,
+        submissions.wave,
+        submissions.batch_id,
         submissions.submitted_at,
         submissions.source_row,
         municipalities.entity,
         survey_age_group(staged.age) as age_group,
         row_number() over (
-            partition by staged.participant_key, staged.wave, staged.phase
-            order by submissions.submitted_at desc nulls last, staged.batch_id desc,
+            partition by staged.participant_key, submissions.wave, staged.phase
+            order by submissions.submitted_at desc nulls last, submissions.batch_id desc,
                 submissions.source_row desc
         ) as phase_rank
     from staged

@@ -11,14 +11,14 @@ answers as (
 citizen as (
     select
         submission_id,
-        columns(* exclude (submission_id, batch_id, form_id, wave, respondent_key))::varchar
+        columns(* exclude (submission_id))::varchar
     from stg_survey__citizen
 ),
 
 youth as (
     select
         submission_id,
-        columns(* exclude (submission_id, batch_id, form_id, wave, respondent_key))::varchar
+        columns(* exclude (submission_id))::varchar
     from stg_survey__youth
 ),
 

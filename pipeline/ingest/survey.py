@@ -1,0 +1,421 @@
+"""``spsc ingest survey``: KoboToolbox exports, SPSS files and plain CSVs into the warehouse.
+
+One call loads one or more exports of one form and wave. Each export (a file, or the files of
+one multi-table export) is one load: one transaction that writes its load batches, its
+submissions (staging), its repeat rows, its quarantine and the refreshed marts, or nothing.
+A file already loaded (same sha256) is skipped and said so; a file that cannot be read is
+rejected with one line and leaves the warehouse exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.config import Settings
+from pipeline.errors import RejectedFile, SpscError
+from pipeline.ingest import survey_engine as engine
+from pipeline.ingest.kobo import Export, read_export_tables
+from pipeline.ingest.spss import csv_codebook, read_sav
+from pipeline.ingest.survey_land import Landed, RawFile, drop_landed, inspect_file, land_file
+from pipeline.ingest.survey_mapping import Mapping, check_mapping_for, default_mapping, read_mapping
+from pipeline.ingest.survey_models import build_survey_marts
+from pipeline.ingest.survey_plan import plan_main, plan_repeat, wide_instances
+from pipeline.ingest.survey_schema import TARGETS
+from pipeline.ingest.survey_sql import create_hmac_macro, drop_hmac_macro
+from pipeline.ingest.xlsform import Form, read_form
+from pipeline.warehouse import (
+    connect,
+    find_batch,
+    finish_batch,
+    migrate,
+    quarantine_rows,
+    start_batch,
+    transaction,
+)
+from pipeline.warehouse.setup import bound_secret, load_reference
+
+KIND = "survey"
+FORM_KIND = "xlsform"
+_BACKGROUND_HASH_BYTES = 64 << 20
+_WAVE = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2}Q[1-4])(?![0-9])", re.IGNORECASE)
+
+
+@dataclass
+class LoadResult:
+    """What one ingest did with one file."""
+
+    file: str
+    status: str                 # loaded, already loaded, form loaded, form already loaded
+    batch_id: int | None = None
+    wave: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_blank: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        name = Path(self.file).name
+        if self.status.endswith("already loaded"):
+            return f"{name}: already loaded as batch {self.batch_id}, nothing to do"
+        if self.status == "form loaded":
+            return f"{name}: form loaded as batch {self.batch_id} ({self.rows_loaded} codebook rows)"
+        text = (f"{name}: batch {self.batch_id}, wave {self.wave}: read {self.rows_read} = loaded "
+                f"{self.rows_loaded} + quarantined {self.rows_quarantined} + blank {self.rows_blank}")
+        if self.replaced or self.unchanged:
+            text += (f"; {self.replaced} replaced earlier versions, {self.unchanged} repeated unchanged "
+                     "(counted once)")
+        return text
+
+
+def wave_of(path: Path, wave: str | None) -> str:
+    """The wave given, else the ``YYYYQn`` in the file name."""
+    if wave:
+        return wave.strip()
+    m = _WAVE.search(Path(path).name)
+    if m:
+        return m.group(1).upper()
+    raise SpscError("no wave given and none in the file name", str(path), "give --wave, e.g. --wave 2024Q4")
+
+
+def prepare_warehouse(settings: Settings, con: duckdb.DuckDBPyConnection) -> bytes:
+    """Migrate, load the reference tables when empty, and return the bound secret."""
+    migrate(con)
+    if not con.execute("select count(*) from ref_municipalities").fetchall()[0][0]:
+        load_reference(con)
+    con.execute("set enable_progress_bar = false")
+    return bound_secret(settings, con)
+
+
+def ingest_survey(settings: Settings, exports: list[Path | str], *, form: Path | str | None = None,
+                  wave: str | None = None, mapping: Path | str | None = None) -> list[LoadResult]:
+    """Load survey exports of one form into the warehouse.
+
+    Args:
+        settings: paths (the warehouse, the secret).
+        exports: Kobo exports (XLSX/XLS/CSV; the files of one multi-table export together), or
+            SPSS ``.sav`` / plain CSV files (with ``mapping``).
+        form: the XLSForm the Kobo exports were made from (required for them).
+        wave: the survey wave (``2024Q4``); default: the ``YYYYQn`` in each file name.
+        mapping: a mapping file; default: the shipped mapping of the form, if any.
+
+    Returns:
+        One result per file (and one for the form when it was new).
+
+    Raises:
+        RejectedFile: a file cannot be read, is of another form, or lacks required columns;
+            files before it in the call are loaded, the rejected one leaves no trace.
+    """
+    paths = [Path(p) for p in exports]
+    the_mapping = read_mapping(mapping) if mapping else None
+    con = connect(settings.db, wait=10)
+    try:
+        secret = prepare_warehouse(settings, con)
+        create_hmac_macro(con, secret)
+        results: list[LoadResult] = []
+        the_form, form_raw = None, None
+        if form is not None:
+            form_raw = inspect_file(Path(form))
+            the_form = read_form(form, fallback_version=form_raw.sha256[:12])
+            _check_form_version(con, the_form, form_raw)
+        kobo_files, mapped_files = [], []
+        for p in paths:
+            # a big CSV is hashed while DuckDB reads it; whether it was loaded before is then
+            # known just before the load's transaction (see _already_loaded)
+            raw = inspect_file(p, background=Path(p).stat().st_size > _BACKGROUND_HASH_BYTES)
+            known = find_batch(con, raw.sha256, KIND) if raw.hashed else None
+            if known is not None:
+                results.append(LoadResult(str(p), "already loaded", known["batch_id"], known["wave"]))
+                continue
+            is_sav = p.suffix.lower() in (".sav", ".zsav")
+            if is_sav or (the_form is None and the_mapping is not None):
+                mapped_files.append(raw)
+            else:
+                kobo_files.append(raw)
+        if kobo_files and the_form is None:
+            raise SpscError("a Kobo export needs the XLSForm it was made from", str(kobo_files[0].path),
+                            "give --form FORM.xlsx (or --mapping for a plain CSV)")
+        form_pending = the_form is not None and find_batch(con, form_raw.sha256, FORM_KIND) is None
+        for group in _group_kobo(con, kobo_files, the_form, the_mapping):
+            results += _load_export(con, group, the_form, the_mapping, wave, kobo=True,
+                                    form_raw=form_raw if form_pending else None)
+            form_pending = False
+        for raw in mapped_files:
+            if the_mapping is None:
+                raise SpscError("an SPSS or plain CSV file needs a mapping", str(raw.path),
+                                "give --mapping MAPPING.yml (see pipeline/ingest/survey_mapping.py)")
+            results += _load_mapped(con, raw, the_mapping, wave)
+        if form_pending:
+            results.append(_load_form_only(con, the_form, form_raw))
+        elif the_form is not None and not paths:
+            known = find_batch(con, form_raw.sha256, FORM_KIND)
+            results.append(LoadResult(str(form_raw.path), "form already loaded", known["batch_id"]))
+        return results
+    finally:
+        try:
+            drop_hmac_macro(con)
+        finally:
+            con.close()
+
+
+def _check_form_version(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile) -> None:
+    rows = con.execute("select sha256, file_name from survey_forms where form_id = ? and form_version = ?",
+                       [form.form_id, form.version]).fetchall()
+    if rows and rows[0][0] != raw.sha256:
+        raise RejectedFile(
+            f"form {form.form_id} version {form.version} is already loaded from another file ({rows[0][1]})",
+            str(raw.path), "give the changed form a new version in its settings sheet")
+
+
+@dataclass
+class _Group:
+    files: list[RawFile]
+    landed: list[Landed]
+    export: Export
+    personal: set[str] = field(default_factory=set)
+
+
+class _Reread(Exception):
+    """DuckDB's reading of a CSV does not match the file (blank lines, quoted line breaks,
+    another encoding): read it again with the Python reader."""
+
+
+def _group_kobo(con: duckdb.DuckDBPyConnection, files: list[RawFile], form: Form | None,
+                mapping: Mapping | None) -> list[_Group]:
+    """Files of one call grouped into exports: a main file with the repeat-table files of it."""
+    if not files:
+        return []
+    chosen = mapping or default_mapping(form.form_id)
+    personal = set(chosen.personal) if chosen else set()
+    mains, children = [], []
+    for i, raw in enumerate(files):
+        landed = land_file(con, f"_spsc_f{i}", raw)
+        try:
+            export = read_export_tables(landed, form, personal)
+        except RejectedFile as exc:
+            if "no main table" not in exc.what:
+                drop_landed(con, landed)
+                raise
+            children.append((raw, landed))
+            continue
+        mains.append(_Group([raw], landed, export, personal))
+    if children:
+        if len(mains) != 1:
+            drop_landed(con, [t for _, ls in children for t in ls] + [t for g in mains for t in g.landed])
+            raise RejectedFile("repeat-table files need exactly one main file of the same export in the "
+                               "same command", str(children[0][0].path))
+        group = mains[0]
+        for raw, landed in children:
+            group.files.append(raw)
+            group.landed += landed
+        group.export = read_export_tables(group.landed, form, personal)
+    return mains
+
+
+def _load_mapped(con: duckdb.DuckDBPyConnection, raw: RawFile, mapping: Mapping,
+                 wave: str | None) -> list[LoadResult]:
+    is_sav = raw.path.suffix.lower() in (".sav", ".zsav")
+    if is_sav:
+        landed, form = read_sav(con, "_spsc_sav", raw, mapping.form_id)
+        landed_all = [landed]
+    else:
+        landed_all = land_file(con, "_spsc_csv", raw)[:1]
+        form = csv_codebook(landed_all[0], raw, mapping.form_id)
+    export = read_export_tables(landed_all, form, set(mapping.personal))
+    group = _Group([raw], landed_all, export, set(mapping.personal))
+    return _load_export(con, group, form, mapping, wave, kobo=False, form_raw=None,
+                        codebook_kind="spss" if is_sav else "csv")
+
+
+def _load_export(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Mapping | None,
+                 wave: str | None, **kwargs) -> list[LoadResult]:
+    """:func:`_load`, again with the Python reader when DuckDB's CSV reading was not right."""
+    try:
+        return _load(con, group, form, mapping, wave, **kwargs)
+    except _Reread:
+        landed: list[Landed] = []
+        for i, raw in enumerate(group.files):
+            landed += land_file(con, f"_spsc_e{i}", raw, eager=True)
+        group = _Group(group.files, landed, read_export_tables(landed, form, group.personal), group.personal)
+        return _load(con, group, form, mapping, wave, **kwargs)
+
+
+def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Mapping | None,
+          wave: str | None, *, kobo: bool, form_raw: RawFile | None,
+          codebook_kind: str | None = None) -> list[LoadResult]:
+    """Type, validate and store one export in one transaction."""
+    main_raw = group.files[0]
+    the_wave = wave_of(main_raw.path, wave)
+    try:
+        if kobo:
+            mapping = mapping or default_mapping(form.form_id)
+            if mapping is not None:
+                check_mapping_for(mapping, main_raw.path, form.form_id)
+        target = TARGETS[mapping.target] if mapping is not None else None
+        export = group.export
+        notes = list(export.notes)
+        for t in group.landed:
+            notes += [f"{t.sheet}: {n}" for n in t.notes]
+        main_plan = plan_main(export.main, form, mapping, target, kobo=kobo)
+        notes += main_plan.notes
+        lazy = [t for t in group.landed if t.raw is not None]
+        try:
+            main = engine.type_table(con, main_plan, "_spsc_main", form.form_id, main=True)
+            repeats = [engine.type_table(con, plan_repeat(t, form), f"_spsc_rep{i}", form.form_id, main=False)
+                       for i, t in enumerate(export.repeats)]
+        except duckdb.Error:
+            if lazy:
+                raise _Reread from None
+            raise
+        if any(t.landed.expected_rows not in (None, t.n_rows) for t in [main, *repeats]):
+            raise _Reread
+        for t in lazy:
+            if t.raw.has_nul:
+                raise RejectedFile("the file contains NUL characters (binary data, not a text table)",
+                                   str(t.file))
+        for typed in [main, *repeats]:
+            notes += engine.personal_safety_net(con, typed)
+        maps = engine.municipality_maps(con, main)
+        for typed in repeats:
+            engine.find_problems(con, typed, {}, None)
+        engine.find_problems(con, main, maps, target.consent if target else None)
+        links = engine.link_repeats(con, main, repeats, form)
+        engine.cascade(main, links)
+        wide = wide_instances(main.plan, form)
+        known = [find_batch(con, raw.sha256, KIND) for raw in group.files]
+        if all(known):
+            return [LoadResult(str(raw.path), "already loaded", k["batch_id"], k["wave"])
+                    for raw, k in zip(group.files, known, strict=True)]
+        if any(known):
+            raise RejectedFile("some files of this export are loaded already and others not; load "
+                               "the export's files together, once", str(main_raw.path))
+        with transaction(con):
+            results = []
+            if form_raw is not None:
+                results.append(_store_form(con, form, form_raw, "xlsform"))
+            batches = {}
+            for raw in group.files:
+                batches[str(raw.path)] = start_batch(con, raw.path, raw.sha256, KIND, the_wave)
+            if codebook_kind is not None:
+                _store_codebook(con, form, main_raw, codebook_kind, batches[str(main_raw.path)])
+            ctx = engine.StoreContext(
+                form_id=form.form_id, form_version=form.version, wave=the_wave, target=target,
+                batch_of_sheet={(str(t.file), t.sheet): batches[str(t.file)] for t in group.landed},
+                main_batch=batches[str(main_raw.path)])
+            ids = engine.store_main(con, ctx, main, maps)
+            engine.store_wide_repeats(con, ctx, main, ids, wide, form)
+            engine.store_repeats(con, ctx, main, ids, links)
+            replaced, unchanged = engine.settle_versions(con, ctx, ids)
+            if replaced or unchanged:
+                notes.append(f"{replaced} submissions replaced earlier versions (survey_replacements), "
+                             f"{unchanged} repeated unchanged (re-exports or duplicates, counted once)")
+            for raw in group.files:
+                result = _finish(con, raw, batches[str(raw.path)], the_wave, [main, *repeats],
+                                 notes if raw is main_raw else [])
+                if raw is main_raw:
+                    result.replaced, result.unchanged = replaced, unchanged
+                results.append(result)
+            build_survey_marts(con, [the_wave])
+        return results
+    finally:
+        drop_landed(con, group.landed)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, raw: RawFile, batch_id: int, wave: str,
+            typed: list[engine.Typed], notes: list[str]) -> LoadResult:
+    """Quarantine and close the batch of one file (its sheets: main and/or repeat tables)."""
+    tables = [t for t in typed if t.landed.file == raw.path]
+    read = sum(t.n_rows for t in tables)
+    blank = sum(t.n_blank for t in tables)
+    quarantined = sum(len(t.bad_rows) for t in tables)
+    problems = [t.problems for t in tables if not t.problems.empty]
+    if problems:
+        quarantine_rows(con, batch_id, raw.path.name, pd.concat(problems, ignore_index=True))
+    loaded = read - blank - quarantined
+    finish_batch(con, batch_id, rows_read=read, rows_loaded=loaded, rows_quarantined=quarantined,
+                 rows_blank=blank, message="; ".join(notes) or None)
+    return LoadResult(str(raw.path), "loaded", batch_id, wave, read, loaded, quarantined, blank, notes=notes)
+
+
+def _labels_array(dicts: list[dict[str, str]]) -> pa.Array:
+    return pa.array([list(d.items()) for d in dicts], type=pa.map_(pa.string(), pa.string()))
+
+
+def _store_codebook(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, kind: str, batch_id: int) -> int:
+    """Write a form version's codebook (questions and choices); returns rows written."""
+    con.execute("insert into survey_forms values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [form.form_id, form.version, form.title, form.default_language, form.languages, kind,
+                 raw.path.name, raw.sha256, batch_id, datetime.now()])
+    qs = form.questions
+    questions = pa.table({
+        "form_id": [form.form_id] * len(qs), "form_version": [form.version] * len(qs),
+        "position": pa.array([q.position for q in qs], pa.int32()), "question": [q.path for q in qs],
+        "name": [q.name for q in qs], "type": [q.type for q in qs], "list_name": pa.array([q.list_name for q in qs], pa.string()),
+        "group_path": [q.group_path for q in qs], "repeat_path": pa.array([q.repeat_path for q in qs], pa.string()),
+        "required": [q.required for q in qs], "relevant": pa.array([q.relevant for q in qs], pa.string()),
+        "constraint_expr": pa.array([q.constraint for q in qs], pa.string()),
+        "is_personal": [q.personal is not None for q in qs],
+        "personal_reason": pa.array([q.personal for q in qs], pa.string()),
+        "labels": _labels_array([q.labels for q in qs]), "batch_id": pa.array([batch_id] * len(qs), pa.int32()),
+    })
+    cs = form.choices
+    choices = pa.table({
+        "form_id": pa.array([form.form_id] * len(cs), pa.string()),
+        "form_version": pa.array([form.version] * len(cs), pa.string()),
+        "list_name": pa.array([c.list_name for c in cs], pa.string()),
+        "position": pa.array([c.position for c in cs], pa.int32()),
+        "choice": pa.array([c.name for c in cs], pa.string()), "labels": _labels_array([c.labels for c in cs]),
+        "batch_id": pa.array([batch_id] * len(cs), pa.int32()),
+    })
+    for name, table in (("stg_codebook__questions", questions), ("stg_codebook__choices", choices)):
+        con.register("_spsc_codebook", table)
+        try:
+            con.execute(f"insert into {name} by name select * from _spsc_codebook")
+        finally:
+            con.unregister("_spsc_codebook")
+    return len(qs) + len(cs)
+
+
+def _store_form(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, kind: str) -> LoadResult:
+    batch_id = start_batch(con, raw.path, raw.sha256, FORM_KIND, None)
+    n = _store_codebook(con, form, raw, kind, batch_id)
+    finish_batch(con, batch_id, rows_read=n, rows_loaded=n, rows_quarantined=0, rows_blank=0,
+                 message=f"{form.form_id} version {form.version}")
+    return LoadResult(str(raw.path), "form loaded", batch_id, None, n, n)
+
+
+def _load_form_only(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile) -> LoadResult:
+    with transaction(con):
+        result = _store_form(con, form, raw, "xlsform")
+        build_survey_marts(con, [])
+    return result
+
+
+def ingest_sample_surveys(settings: Settings, sample_dir: Path | str) -> list[LoadResult]:
+    """Load the sample survey waves written by ``spsc synth`` (``<sample>/survey/``).
+
+    Each ``<form stem>_<YYYYQn>.xlsx`` (or ``.csv``) export is loaded with its form
+    ``<form stem>_form.xlsx``; the wave comes from the file name.
+    """
+    folder = Path(sample_dir) / "survey"
+    if not folder.is_dir():
+        folder = Path(sample_dir)
+    results: list[LoadResult] = []
+    for form_path in sorted(folder.glob("*_form.xlsx")):
+        stem = form_path.name.removesuffix("_form.xlsx")
+        exports = sorted(p for p in folder.iterdir()
+                         if p.name.startswith(stem + "_") and p != form_path and _WAVE.search(p.name)
+                         and p.suffix.lower() in (".xlsx", ".xls", ".csv"))
+        for export in exports:
+            results += ingest_survey(settings, [export], form=form_path)
+    return results

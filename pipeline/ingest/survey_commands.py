@@ -1,0 +1,62 @@
+"""CLI verbs of the survey stage: ``spsc ingest survey`` and ``spsc quarantine``.
+
+Imported by ``pipeline.ingest.commands``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipeline.cli import app, console, ingest_app, settings
+from pipeline.errors import SpscError
+
+
+@ingest_app.command("survey")
+def ingest_survey_command(
+    exports: Annotated[list[Path] | None, typer.Argument(
+        help="Kobo exports (XLSX, XLS or CSV; the files of one multi-table export together), "
+             "SPSS .sav or plain CSV files.")] = None,
+    form: Annotated[Path | None, typer.Option(help="The XLSForm the Kobo exports were made from.")] = None,
+    wave: Annotated[str | None, typer.Option(
+        help="Survey wave, e.g. 2024Q4 (default: the YYYYQn in each file name).")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        help="Mapping file (YAML) for SPSS/plain CSV, or to override a form's shipped mapping.")] = None,
+) -> None:
+    """Load survey exports: typed, validated (bad rows quarantined), personal data removed."""
+    from pipeline.ingest.survey import ingest_survey
+
+    if not exports and form is None:
+        raise SpscError("nothing to load", "spsc ingest survey", "give export files (and --form for Kobo exports)")
+    for result in ingest_survey(settings(), exports or [], form=form, wave=wave, mapping=mapping):
+        console.print(result.line(), markup=False, highlight=False, soft_wrap=True)
+        for note in result.notes:
+            console.print(f"  note: {note}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("quarantine")
+def quarantine_command(
+    batch: Annotated[int | None, typer.Option(help="Only this load batch.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write every quarantined row to this .csv or .xlsx file for the field team.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show on screen.")] = 50,
+) -> None:
+    """List quarantined rows with the reason (file, sheet, row, column, value, rule)."""
+    from pipeline.ingest.survey_quarantine import export_quarantine, read_quarantine
+
+    frame = read_quarantine(settings(), batch)
+    if out is not None:
+        export_quarantine(frame, out)
+        console.print(f"{len(frame)} quarantined cells written to {out}", markup=False, highlight=False)
+        return
+    table = Table("batch", "file", "sheet", "row", "column", "value", "rule", "reason")
+    for row in frame.head(limit).itertuples(index=False):
+        table.add_row(*("" if v is None or v != v else str(v) for v in row))
+    console.print(table)
+    shown = min(limit, len(frame))
+    console.print(f"{len(frame)} quarantined cells" + (f" ({shown} shown; --out FILE for all)"
+                                                        if shown < len(frame) else ""),
+                  markup=False, highlight=False)

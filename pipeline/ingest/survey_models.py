@@ -1,0 +1,83 @@
+"""Building the survey marts from the SQL models in ``pipeline/warehouse/models``.
+
+Intermediate models are temporary views of the connection; ``respondents``,
+``citizen_responses``, ``youth_responses`` and the codebook are tables (created by migration
+``010_survey``) refilled from their model inside the load's transaction; the two long marts
+(``survey_responses_long``, ``survey_repeat_rows``) are views, since a million respondents
+times thirty questions is a lot of rows to copy for nothing.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import duckdb
+
+# in dependency order: (layer, model name, materialisation)
+SURVEY_MODELS: tuple[tuple[str, str, str], ...] = (
+    ("intermediate", "int_survey__current_submissions", "temp view"),
+    ("intermediate", "int_survey__citizen_respondents", "temp view"),
+    ("intermediate", "int_survey__youth_respondents", "temp view"),
+    ("marts", "respondents", "table"),
+    ("marts", "citizen_responses", "table"),
+    ("marts", "youth_responses", "table"),
+    ("marts", "codebook_questions", "table"),
+    ("marts", "codebook_choices", "table"),
+    ("marts", "survey_responses_long", "view"),
+    ("marts", "survey_repeat_rows", "view"),
+)
+# marts refilled one wave at a time (the others are small or views)
+_BY_WAVE = {"respondents", "citizen_responses", "youth_responses"}
+
+_AGE_GROUP_MACRO = """
+create or replace temp macro survey_age_group(age) as
+    case
+        when age is null or age < 15 then null
+        when age < 18 then '15-17'
+        when age < 30 then '18-29'
+        when age < 45 then '30-44'
+        when age < 65 then '45-64'
+        else '65+'
+    end
+"""
+
+
+def model_sql(layer: str, name: str) -> str:
+    """The SQL text of one model, by layer and name."""
+    path = resources.files("pipeline.warehouse").joinpath("models", layer, f"{name}.sql")
+    return path.read_text(encoding="utf-8")
+
+
+def create_survey_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the intermediate survey models (temporary) and the long marts (views)."""
+    con.execute(_AGE_GROUP_MACRO)
+    for layer, name, kind in SURVEY_MODELS:
+        if kind == "temp view":
+            con.execute(f"create or replace temp view {name} as {model_sql(layer, name)}")
+        elif kind == "view":
+            con.execute(f"create or replace view main.{name} as {model_sql(layer, name)}")
+
+
+def build_survey_marts(con: duckdb.DuckDBPyConnection, waves: list[str] | None = None) -> dict[str, int]:
+    """Refill the survey marts from their models (call inside the load's transaction).
+
+    Args:
+        waves: refill only these waves of the per-wave marts (``None``: everything).
+
+    Returns rows per mart table after the refill.
+    """
+    create_survey_views(con)
+    counts = {}
+    for layer, name, kind in SURVEY_MODELS:
+        if kind != "table":
+            continue
+        sql = model_sql(layer, name)
+        if name in _BY_WAVE and waves is not None:
+            con.execute(f"delete from main.{name} where wave in (select unnest(?))", [waves])
+            con.execute(f"insert into main.{name} by name select * from ({sql}) "
+                        f"where wave in (select unnest(?))", [waves])
+        else:
+            con.execute(f"delete from main.{name}")
+            con.execute(f"insert into main.{name} by name select * from ({sql})")
+        counts[name] = con.execute(f"select count(*) from main.{name}").fetchall()[0][0]
+    return counts

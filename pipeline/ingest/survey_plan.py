@@ -1,0 +1,346 @@
+"""Plans: for each column of a landed survey table, what it becomes and how it is checked.
+
+A plan is a list of :class:`Field` s, each with the SQL that cleans, recodes and types one
+source column (or a select_multiple's 0/1 columns) into one typed column. Mapped sources (the
+project forms, SPSS, plain CSV) become canonical questions; every other question keeps its
+codebook path. Personal columns never get a field: they are not read past the landing table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.errors import RejectedFile
+from pipeline.ingest.kobo import ExportTable
+from pipeline.ingest.survey_mapping import Mapping
+from pipeline.ingest.survey_schema import Canonical, Rule, Target, constraint_range, narrowed
+from pipeline.ingest.survey_sql import (
+    as_boolean,
+    as_date,
+    as_integer,
+    as_number,
+    as_timestamp,
+    clean_text,
+    ident,
+    literal,
+    recode,
+)
+from pipeline.ingest.xlsform import Form, Question
+
+# XLSForm type -> kind of the typed value
+_KIND_OF_TYPE = {
+    "integer": "integer", "decimal": "number", "range": "number",
+    "select_one": "category", "select_one_external": "text", "select_multiple": "multi",
+    "date": "date", "today": "date", "datetime": "datetime", "start": "datetime",
+    "end": "datetime",
+}
+
+
+@dataclass
+class Field:
+    """One typed column of a plan.
+
+    Attributes:
+        column: name in the typed table (``c0``, ``c1`` ...: headers can be anything).
+        name: output name: the canonical question, or the codebook path.
+        source: the source header(s), as the quarantine reports them.
+        kind: how the value is typed (see :data:`pipeline.ingest.survey_schema.KINDS`).
+        text_sql: the cleaned, recoded text over the landed rows (alias ``s``).
+        stored: ``False`` for columns only checked (the 0/1 columns behind a select_multiple).
+        canonical: the field is a canonical question (goes to the target's staging table).
+    """
+
+    column: str
+    name: str
+    source: str
+    kind: str
+    text_sql: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] | None = None
+    required: str | None = None
+    stored: bool = True
+    canonical: bool = False
+    repeat_path: str | None = None
+    indices: tuple[int, ...] = ()
+
+    @property
+    def typed_sql(self) -> str:
+        return self.typed_from(self.text_sql)
+
+    def typed_from(self, t: str) -> str:
+        """The typed value of the cleaned text ``t`` (an expression or a column holding it)."""
+        return {
+            "integer": as_integer(t), "number": as_number(t), "boolean": as_boolean(t),
+            "date": as_date(t), "datetime": as_timestamp(t),
+        }.get(self.kind, t)
+
+    @property
+    def type_checked(self) -> bool:
+        return self.kind in {"integer", "number", "boolean", "date", "datetime"}
+
+    def rule(self) -> Rule:
+        return Rule(column=self.column, source=self.source, kind=self.kind, lo=self.lo, hi=self.hi,
+                    choices=self.choices, required=self.required, label=self.name.rsplit("/", 1)[-1])
+
+
+@dataclass
+class TablePlan:
+    """The fields of one landed table and where its identity comes from."""
+
+    table: ExportTable
+    fields: list[Field] = field(default_factory=list)
+    id_sql: str | None = None          # submission identity text (uuid or the source's id)
+    id_is_uuid: bool = True            # a Kobo uuid (global) rather than an id scoped to the form
+    submitted_sql: str | None = None
+    status_sql: str | None = None
+    version_sql: str | None = None
+    index_sql: str | None = None
+    parent_index_sql: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def by_name(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name and f.stored), None)
+
+
+def _col(header: str) -> str:
+    return f"s.{ident(header)}"
+
+
+_UNTRIMMED = {"integer", "number", "date", "datetime", "boolean"}
+
+
+def _clean(header: str, kind: str) -> str:
+    return clean_text(_col(header), trim=kind not in _UNTRIMMED)
+
+
+def _multi_sql(agg: str | None, options: list[tuple[str, str]]) -> str:
+    parts = []
+    if agg is not None:
+        parts.append(clean_text(_col(agg)))
+    if options:
+        picks = ", ".join(f"case when {as_boolean(_clean(h, 'boolean'))} then {literal(c)} end"
+                          for c, h in options)
+        any_answer = " or ".join(f"{_clean(h, 'boolean')} is not null" for _, h in options)
+        parts.append(f"(case when {any_answer} then nullif(concat_ws(' ', {picks}), '') end)")
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def next(self) -> str:
+        self.n += 1
+        return f"c{self.n}"
+
+
+def _question_fields(table: ExportTable, form: Form, counter: _Counter, *, skip: set[str],
+                     with_indices: bool) -> list[Field]:
+    """Generic fields: one per question column of the table (codebook kinds and choices)."""
+    fields: list[Field] = []
+    questions = table.of_kind("question")
+    options = table.of_kind("option")
+    seen: set[tuple[str, tuple[int, ...]]] = set()
+    for header, r in questions.items():
+        if r.path in skip or bool(r.indices) != with_indices or (r.path, r.indices) in seen:
+            continue  # a second column for the same question (a repeated header) is not read
+        seen.add((r.path, r.indices))
+        q = form.question(r.path)
+        if q.type == "select_multiple":
+            # the space-separated column says it all; its 0/1 columns are not read
+            group = [_generic(q, form, counter, header, _multi_sql(header, []))]
+        else:
+            group = [_generic(q, form, counter, header, _clean(header, _KIND_OF_TYPE.get(q.type, "text")),
+                              labels=table.label_values)]
+        for f in group:
+            f.repeat_path, f.indices = q.repeat_path, r.indices
+        fields += group
+    for header, o in options.items():  # 0/1 columns without their space-separated column
+        if (o.path, o.indices) in seen or o.path in skip or bool(o.indices) != with_indices:
+            continue
+        q = form.question(o.path)
+        seen.add((o.path, o.indices))
+        opts = [(x.choice, h) for h, x in options.items() if x.path == o.path and x.indices == o.indices]
+        group = [_generic(q, form, counter, header, _multi_sql(None, opts),
+                          source=", ".join(h for _, h in opts)),
+                 *(_option_check(h, q, counter) for _, h in opts)]
+        for f in group:
+            f.repeat_path, f.indices = q.repeat_path, o.indices
+        fields += group
+    return fields
+
+
+def label_recode(form: Form, list_name: str | None) -> dict[str, str]:
+    """Choice labels (every language) to choice names, for exports written with labels."""
+    names = set(form.choice_names(list_name))
+    seen: dict[str, set[str]] = {}
+    for c in form.choices:
+        if c.list_name == list_name:
+            for label in c.labels.values():
+                seen.setdefault(label.strip(), set()).add(c.name)
+    return {label: next(iter(n)) for label, n in seen.items() if len(n) == 1 and label not in names}
+
+
+def _generic(q: Question, form: Form, counter: _Counter, header: str, text_sql: str,
+             source: str | None = None, labels: bool = False) -> Field:
+    kind = _KIND_OF_TYPE.get(q.type, "text")
+    if labels and kind == "category":
+        text_sql = recode(text_sql, label_recode(form, q.list_name))
+    lo, hi = constraint_range(q.constraint) if kind in {"integer", "number"} else (None, None)
+    choices = tuple(form.choice_names(q.list_name)) if kind in {"category", "multi"} else None
+    required = "always" if q.required and not form.is_conditional(q) else None
+    return Field(column=counter.next(), name=q.path, source=source or header, kind=kind,
+                 text_sql=text_sql, lo=lo, hi=hi, choices=choices or None, required=required)
+
+
+def _option_check(header: str, q: Question, counter: _Counter) -> Field:
+    return Field(column=counter.next(), name=f"{q.path}/{header.rsplit('/', 1)[-1]}", source=header,
+                 kind="boolean", text_sql=_clean(header, "boolean"), stored=False)
+
+
+def _meta_sql(table: ExportTable, key: str) -> str | None:
+    h = table.meta(key)
+    return _clean(h, "text") if h else None
+
+
+def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: Target | None,
+              *, kobo: bool) -> TablePlan:
+    """The plan of a main table: canonical fields through the mapping (if any), generic
+    fields for every other question.
+
+    Raises:
+        RejectedFile: the mapping's required columns (identity, required canonical
+            questions) are not in the file.
+    """
+    plan = TablePlan(table)
+    counter = _Counter()
+    uuid = _meta_sql(table, "uuid")
+    # Kobo's _uuid is the instanceID without its 'uuid:': either identifies the submission
+    instance = _meta_sql(table, "instance_id")
+    if kobo and (mapping is None or mapping.respondent_id in (None, "_uuid", "meta/instanceID")):
+        stripped = f"regexp_replace({instance}, '^uuid:', '')" if instance else None
+        parts = [p for p in (uuid, stripped) if p]
+        plan.id_sql = f"coalesce({', '.join(parts)})" if len(parts) > 1 else (parts[0] if parts else None)
+    elif mapping is not None and mapping.respondent_id:
+        header = _find_header(table, mapping.respondent_id)
+        if header is None:
+            raise RejectedFile(f"the respondent id column {mapping.respondent_id!r} named by the mapping "
+                               "is missing", str(table.landed.file))
+        plan.id_sql = _clean(header, "text")
+        plan.id_is_uuid = False
+    submitted = mapping.submitted_at if mapping and mapping.submitted_at else None
+    sub_header = _find_header(table, submitted) if submitted else table.meta("submitted_at")
+    if sub_header:
+        plan.submitted_sql = as_timestamp(_clean(sub_header, "datetime"))
+    status = _meta_sql(table, "validation_status")
+    if status:
+        # Kobo writes {} for "no status" and prefixes statuses with validation_status_
+        plan.status_sql = f"nullif(replace({status}, 'validation_status_', ''), '{{}}')"
+    plan.version_sql = _meta_sql(table, "version")
+    index = _meta_sql(table, "index")
+    # without _index (CSV exports), the data row number stands in (see type_table)
+    plan.index_sql = as_integer(index) if index else None
+    mapped_paths: set[str] = set()
+    if mapping is not None and target is not None:
+        missing = []
+        for name, spec in mapping.columns().items():
+            canonical = target.get(name)
+            f, paths = _canonical_field(table, form, canonical, spec.source, spec.recode, counter)
+            if f is None:
+                if canonical.required:
+                    missing.append(spec.source)
+                plan.notes.append(f"no column for {name} ({spec.source}): left empty")
+                continue
+            plan.fields.extend(f)
+            mapped_paths |= paths
+        if missing:
+            raise RejectedFile(f"missing required columns: {', '.join(missing)}", str(table.landed.file),
+                               "is this an export of the right form, with XML names or labels as headers?")
+    plan.fields += _question_fields(table, form, counter, skip=mapped_paths, with_indices=False)
+    # repeat instances held as [n] columns (wide CSV) are typed and checked with their row
+    plan.fields += _question_fields(table, form, counter, skip=set(), with_indices=True)
+    return plan
+
+
+def _find_header(table: ExportTable, source: str) -> str | None:
+    """The header of a source column: exact, resolved to the same question, or case-insensitive."""
+    if source in table.columns:
+        return source
+    for h, r in table.columns.items():
+        if r.kind == "question" and r.path == source and not r.indices:
+            return h
+        if r.kind == "meta" and source in ("_uuid", "_submission_time") and h.strip() == source:
+            return h
+    low = source.strip().casefold()
+    return next((h for h in table.columns if h.strip().casefold() == low), None)
+
+
+def _canonical_field(table: ExportTable, form: Form, canonical: Canonical, source: str,
+                     recodes: dict, counter: _Counter) -> tuple[list[Field] | None, set[str]]:
+    header = _find_header(table, source)
+    q = form.question(source) or (form.question(table.columns[header].path)
+                                  if header and table.columns[header].path else None)
+    kind = canonical.kind
+    options = [(r.choice, h) for h, r in table.of_kind("option").items()
+               if q is not None and r.path == q.path and not r.indices]
+    if header is None and not options:
+        return None, set()
+    if header is not None and table.columns[header].kind == "drop":
+        raise RejectedFile(f"the mapping maps {canonical.name} to {source!r}, which is personal",
+                           str(table.landed.file))
+    if kind == "multi":
+        # with the space-separated column, the 0/1 columns are redundant and not read
+        options = [] if header is not None else options
+        text = _multi_sql(header, options)
+    else:
+        text = _clean(header, "text" if recodes or table.label_values else kind)
+        if table.label_values and q is not None and q.list_name:
+            text = recode(text, label_recode(form, q.list_name))
+        text = recode(text, recodes)
+    choices = canonical.choices
+    if choices is None and kind in ("category", "municipality"):
+        if recodes:
+            choices = tuple(sorted({str(v) for v in recodes.values() if v is not None}))
+            if q is not None and q.list_name:
+                choices = tuple(dict.fromkeys([*choices, *form.choice_names(q.list_name)]))
+        elif q is not None and q.list_name:
+            choices = tuple(form.choice_names(q.list_name))
+    spec = canonical
+    if q is not None and kind in {"integer", "number"}:
+        spec = narrowed(canonical, *constraint_range(q.constraint))
+    source_text = header or ", ".join(h for _, h in options)
+    f = Field(column=counter.next(), name=canonical.name, source=source_text, kind=kind, text_sql=text,
+              lo=spec.lo, hi=spec.hi, choices=choices or None, required=canonical.required,
+              canonical=True)
+    fields = [f, *(_option_check(h, q, counter) for _, h in options)]
+    return fields, {q.path} if q is not None else {source}
+
+
+def plan_repeat(table: ExportTable, form: Form) -> TablePlan:
+    """The plan of a repeat table (a sheet or a file of its own): generic fields, links."""
+    plan = TablePlan(table)
+    counter = _Counter()
+    plan.fields = _question_fields(table, form, counter, skip=set(), with_indices=False)
+    index = _meta_sql(table, "index")
+    parent = _meta_sql(table, "parent_index")
+    if index is None or parent is None:
+        raise RejectedFile(f"repeat table {table.landed.sheet!r} has no _index/_parent_index columns "
+                           "to link its rows", str(table.landed.file))
+    plan.index_sql = as_integer(index)
+    plan.parent_index_sql = as_integer(parent)
+    return plan
+
+
+def wide_instances(plan: TablePlan, form: Form) -> dict[str, list[tuple[tuple[int, ...], list[Field]]]]:
+    """Repeat instances held as ``[n]``-indexed columns of a wide CSV main table.
+
+    Returns, per repeat path (outer repeats first), its instances: the ``[n]`` chain and the
+    fields of that instance.
+    """
+    out: dict[str, dict[tuple[int, ...], list[Field]]] = {}
+    for f in plan.fields:
+        if not f.indices or f.repeat_path is None or len(f.indices) != form.repeats_depth(f.repeat_path):
+            continue
+        out.setdefault(f.repeat_path, {}).setdefault(f.indices, []).append(f)
+    return {rp: sorted(inst.items()) for rp, inst in sorted(out.items(), key=lambda kv: kv[0].count("/"))}

@@ -1,0 +1,54 @@
+"""The quarantine as the field team sees it: one row per rejected cell, with the reason.
+
+Values of personal columns never reach the quarantine (the loaders write ``<personal>``);
+exports to CSV/XLSX neutralise text a spreadsheet would run as a formula.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import Settings
+from pipeline.errors import SpscError
+from pipeline.exports import neutralise_frame
+from pipeline.warehouse import connect
+
+COLUMNS = ["batch_id", "file_name", "sheet", "source_row", "column_name", "value", "rule", "reason"]
+
+
+def read_quarantine(settings: Settings, batch: int | None = None) -> pd.DataFrame:
+    """Quarantined cells (all batches, or one), in file and row order."""
+    con = connect(settings.db, read_only=True)
+    try:
+        sql = f"select {', '.join(COLUMNS)} from quarantine"
+        params: list = []
+        if batch is not None:
+            sql += " where batch_id = ?"
+            params.append(batch)
+        return con.execute(sql + " order by batch_id, sheet, source_row, column_name", params).df()
+    finally:
+        con.close()
+
+
+def export_quarantine(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write the quarantine to ``.csv`` (UTF-8 with BOM, opens right in Excel) or ``.xlsx``.
+
+    Raises:
+        SpscError: another file type was asked for.
+    """
+    path = Path(path)
+    safe = neutralise_frame(frame.astype({"source_row": "Int64"}))
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        safe.to_csv(path, index=False, encoding="utf-8-sig")
+    elif suffix == ".xlsx":
+        # strings_to_formulas off: xlsxwriter must never turn text into a formula
+        with pd.ExcelWriter(path, engine="xlsxwriter",
+                            engine_kwargs={"options": {"strings_to_formulas": False}}) as xw:
+            safe.to_excel(xw, sheet_name="quarantine", index=False)
+    else:
+        raise SpscError(f"cannot write {suffix or 'files without an extension'}", str(path), "use .csv or .xlsx")
+    return path
