@@ -222,3 +222,26 @@ def test_snapshot_period_in_process_is_idempotent(story, tmp_path):
     finally:
         con.close()
     assert rows[0] > 0 and rows[1] == 1
+
+
+def test_a_report_of_the_period_shows_its_snapshot_not_the_rebuild(story):
+    """What `spsc report` reads (reports.data and the donor table) is the snapshot."""
+    from pipeline.indicators.catalogue import load_catalogue
+    from pipeline.indicators.donor_table import donor_rows
+    from pipeline.reports import data
+
+    s = story["settings"]
+    shown = _read(s, data.indicator_values, PERIOD)
+    published = _read(s, published_values, PERIOD)
+    pd.testing.assert_frame_equal(_comparable(shown), _comparable(published))
+
+    catalogue = load_catalogue()
+    reported = _read(s, donor_rows, catalogue, s, PERIOD, values=shown).set_index("indicator_id")
+    rebuilt = _read(s, donor_rows, catalogue, s, PERIOD).set_index("indicator_id")
+    before = story["before"]
+    truth = before[(before["indicator_id"] == "unique_youth") & (before["period"] == "cumulative")
+                   & (before["dimension"] == "total")]["estimate"].item()
+    assert reported.loc["unique_youth", "progress"] == truth
+    assert rebuilt.loc["unique_youth", "progress"] == truth + LATE_PEOPLE
+    assert reported.loc["trust_municipality_high", "progress"] == pytest.approx(
+        rebuilt.loc["trust_municipality_high", "progress"])

@@ -198,23 +198,35 @@ def _cell(rows: pd.DataFrame) -> _Cell:
 
 
 def donor_rows(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: Settings,
-               period: str) -> pd.DataFrame:
+               period: str, values: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per indicator for the reporting period ``period`` (language-neutral keys).
 
     Recomputed cells (attendance through a past period) are suppressed with the threshold of
     the build, so a table never shows more than the warehouse publishes. ``table.attrs
     ["min_cell"]`` holds that threshold.
+
+    Args:
+        values: the cells to publish, when the caller has them already (a report reads its
+            period's snapshot, whose attendance ``cumulative`` cells are counted through
+            ``period``); by default the current ``indicator_values``.
     """
     if not QUARTER.match(period):
         raise SpscError(f"'{period}' is not a period like 2024Q4", "--period")
+    published = values
     values, min_cell = _read_values(con)
+    if published is not None:
+        values = published.loc[published["dimension"] == "total",
+                               ["indicator_id", "period", "estimate", "se", "ci_low", "ci_high",
+                                "suppressed"]].reset_index(drop=True)
     quarters = sorted(p for p in values["period"].unique() if QUARTER.match(p))
     latest_attendance = max(
         (p for p in values.loc[values["indicator_id"].isin(
             [i.id for i in catalogue.indicators if not i.is_survey]), "period"] if p != CUMULATIVE),
         default=None)
     past = None
-    if latest_attendance is not None and period < latest_attendance:
+    if published is not None:
+        latest_attendance = min(latest_attendance, period) if latest_attendance else None
+    elif latest_attendance is not None and period < latest_attendance:
         counts = {i.id for i in catalogue.indicators if i.unit == "count"}
         past = attendance_values(con, catalogue, settings, through=period)
         past = suppress(past, min_cell, counts) if not past.empty else past

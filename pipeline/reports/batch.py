@@ -310,7 +310,7 @@ def run_batch(settings: Settings, period: str, jobs: list[Job], lang: str = "en"
             warm = [pool.submit(time.sleep, 0) for _ in range(workers)]
             con = data.open_warehouse(settings.db)
             try:
-                values, ties = data.indicator_values(con), data.ties(con)
+                values, ties = data.indicator_values(con, period), data.ties(con)
                 changes = data.changes_through(values, data.indicator_changes(con), period)
             finally:
                 con.close()

@@ -18,6 +18,7 @@ def report_command(
     workers: Annotated[int | None, typer.Option(help="Notebooks run at once (default: number of cores).")] = None,
     lang: Annotated[str, typer.Option(help="Language of the reports: en or bs.")] = "en",
     pdf: Annotated[bool | None, typer.Option("--pdf/--no-pdf", help="PDF of each report (default: when chromium is installed).")] = None,
+    restate: Annotated[bool, typer.Option("--restate", help="Publish the current numbers in place of the period's snapshot (see 'spsc diff').")] = False,
 ) -> None:
     """Run the report notebooks for a quarter into reports/<period>/ (HTML, tables, figures)."""
     from pipeline.reports import data
@@ -33,6 +34,7 @@ def report_command(
     if workers is not None and workers < 1:
         raise SpscError("--workers must be 1 or more", "--workers")
     s = settings()
+    _snapshot(s, period, restate)
     con = data.open_warehouse(s.db)
     try:
         project = data.project_municipalities(con)
@@ -72,3 +74,26 @@ def deck_command(
 
     path, slides = write_deck(settings(), period, lang)
     console.print(f"deck with {slides} slides written to {path}", markup=False, highlight=False)
+
+
+def _snapshot(s, period: str, restate: bool) -> None:
+    """Reporting a period snapshots its numbers; a later report of it reuses the snapshot."""
+    from pipeline.checks.snapshots import latest_snapshot, snapshot_period
+    from pipeline.warehouse import connect
+
+    con = connect(s.db, wait=30)
+    try:
+        snapshot_id, created = snapshot_period(
+            con, period, "restated by spsc report" if restate else "spsc report", restate=restate,
+            settings=s)
+        if created:
+            console.print(f"{period}: numbers snapshotted as published (snapshot {snapshot_id})",
+                          markup=False, highlight=False)
+        else:
+            snap = latest_snapshot(con, period)
+            console.print(f"{period}: reporting the numbers published in snapshot {snapshot_id}"
+                          f" ({snap.created_at:%Y-%m-%d %H:%M}); 'spsc diff --period {period}' lists"
+                          " what a rebuild would change, '--restate' publishes it",
+                          markup=False, highlight=False)
+    finally:
+        con.close()

@@ -43,12 +43,22 @@ def _require(con: duckdb.DuckDBPyConnection, table: str, hint: str) -> None:
         raise SpscError(f"the warehouse has no {table} table", table, hint)
 
 
-def indicator_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def indicator_values(con: duckdb.DuckDBPyConnection, period: str | None = None) -> pd.DataFrame:
     """Every published cell: one row per indicator, period, dimension and dimension value.
 
-    ``n`` is blanked where a cell is suppressed (it must not leave the warehouse).
+    With ``period``, the cells a report of that period publishes: its snapshot when the
+    period has been reported before (published numbers stay put), else the current values,
+    with attendance ``cumulative`` counted through ``period``
+    (:func:`pipeline.checks.snapshots.published_values`). ``n`` is blanked where a cell is
+    suppressed (it must not leave the warehouse).
     """
     _require(con, "indicator_values", "run 'spsc build' to compute the indicators")
+    if period is not None:
+        from pipeline.checks.snapshots import published_values
+
+        frame = published_values(con, period)
+        frame["n"] = frame["n"].astype("float64")
+        return frame
     frame = con.execute(
         "select indicator_id, period, dimension, dimension_value, estimate, se, ci_low, ci_high,"
         " case when suppressed then null else n end as n, suppressed, batch_ids"

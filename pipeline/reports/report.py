@@ -78,7 +78,7 @@ class Report:
             if kind == "profile" and self.muni is None:
                 raise SpscError("a municipality profile needs a municipality", "municipality",
                                 "pass one of: " + ", ".join(self.project))
-            self.values = data.indicator_values(self.con)
+            self.values = data.indicator_values(self.con, self.period)
             self.changes = data.changes_through(self.values, data.indicator_changes(self.con),
                                                 self.period)
             self.batch_ids: set[int] = set()
@@ -120,7 +120,8 @@ class Report:
         if self._donor is None:
             from pipeline.indicators.donor_table import donor_rows
 
-            self._donor = donor_rows(self.con, self.catalogue, self.settings, self.period)
+            self._donor = donor_rows(self.con, self.catalogue, self.settings, self.period,
+                                     values=self.values)
             for ind_id in self._donor["indicator_id"]:
                 self.use_through(ind_id)
         return self._donor
