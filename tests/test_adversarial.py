@@ -46,13 +46,13 @@ Survey exports (12 clean submissions of the citizen survey, loaded each under it
 | cp1250_csv                  | loaded 12: settlement "Hadžići" decoded                         |
 | cp1251_csv                  | loaded 12: Cyrillic settlements decoded                         |
 | utf16_tab_text              | loaded 12                                                       |
-| title_rows_xlsx             | loaded 12 (xfail: rejected as "not an export of the form")     |
-| merged_cells                | loaded 12 (xfail: a merged banner row above the header rejects) |
-| hidden_sheet                | loaded 12 (xfail: a hidden helper sheet rejects the file)       |
+| title_rows_xlsx             | loaded 12                                                   |
+| merged_cells                | loaded 12                                                   |
+| hidden_sheet                | loaded 12                                                   |
 | formulas_with_values        | loaded 12: the cached weights                                   |
 | duplicate_columns           | loaded 12: the repeated column dropped, with a note             |
 | million_empty_rows          | loaded 12                                                       |
-| nul_bytes_csv               | rejected: NUL bytes (xfail: the CSV path quarantines the cell)  |
+| nul_bytes_csv               | rejected: NUL bytes                                              |
 | big_cells_csv               | loaded 12: a 100 KB settlement is text like any other           |
 | sql_and_formula_values      | loaded 12: SQL- and formula-like settlements stored as text     |
 """
@@ -126,20 +126,8 @@ SURVEY = {
     "big_cells_csv": SURVEY_ROWS,
     "sql_and_formula_values": SURVEY_ROWS,
 }
-SURVEY_BUGS = {
-    "title_rows_xlsx": "survey ingest: a title row above the Kobo header rejects the export"
-                       " ('does not look like an export of form ...') instead of finding the header",
-    "merged_cells": "survey ingest: a merged banner row above the header rejects the export",
-    "hidden_sheet": "survey ingest: a hidden helper sheet is read as a repeat table and rejects"
-                    " the whole export",
-    "nul_bytes_csv": "survey ingest: the DuckDB CSV path lets NUL bytes through (the cell is"
-                     " quarantined) where the shared reader rejects the file as binary",
-}
-
-
 def _survey_param(name: str):
-    marks = [pytest.mark.xfail(strict=False, reason=SURVEY_BUGS[name])] if name in SURVEY_BUGS else []
-    return pytest.param(name, marks=marks)
+    return pytest.param(name)
 
 
 @pytest.fixture(scope="module")

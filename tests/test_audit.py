@@ -278,9 +278,6 @@ def test_exporters_neutralise_formula_text(tmp_path):
         assert "'=HYPERLINK(\"h\")" in [text for text, _ in pieces], path
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "pipeline/ingest/survey_quarantine.py export_quarantine: the XLSX writer keeps xlsxwriter's"
-    " strings_to_urls on, so a URL typed into a raw file becomes a clickable link"))
 def test_the_quarantine_xlsx_keeps_urls_as_text(tmp_path):
     import pandas as pd
 

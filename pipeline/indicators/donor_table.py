@@ -338,7 +338,7 @@ def write_xlsx(table: pd.DataFrame, path: Path, period: str, lang: str, min_cell
     frame = localise(table, lang, min_cell, bilingual=True, rounded=False)
     columns = list(frame.columns)
     path.parent.mkdir(parents=True, exist_ok=True)
-    book = xlsxwriter.Workbook(str(path))
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
     try:
         head = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7",
                                 "border": 1})

@@ -45,9 +45,9 @@ def export_quarantine(frame: pd.DataFrame, path: Path | str) -> Path:
     if suffix == ".csv":
         safe.to_csv(path, index=False, encoding="utf-8-sig")
     elif suffix == ".xlsx":
-        # strings_to_formulas off: xlsxwriter must never turn text into a formula
-        with pd.ExcelWriter(path, engine="xlsxwriter",
-                            engine_kwargs={"options": {"strings_to_formulas": False}}) as xw:
+        # xlsxwriter must never turn raw text into a formula or a clickable link
+        options = {"strings_to_formulas": False, "strings_to_urls": False}
+        with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as xw:
             safe.to_excel(xw, sheet_name="quarantine", index=False)
     else:
         raise SpscError(f"cannot write {suffix or 'files without an extension'}", str(path), "use .csv or .xlsx")
