@@ -24,7 +24,24 @@ $(SAMPLE)/truth.json: | $(STAMP)
 demo: $(STAMP) $(SAMPLE)/truth.json ## sample data -> warehouse -> indicators -> maps -> reports
 	$(SPSC) init
 	$(SPSC) register $(SAMPLE)
-	$(SPSC) status
+	for wave in 2023Q1 2024Q1 2024Q4; do \
+	  $(SPSC) ingest survey $(SAMPLE)/survey/citizen_survey_$$wave.xlsx \
+	    --form $(SAMPLE)/survey/citizen_survey_form.xlsx --wave $$wave || exit 1; \
+	done
+	$(SPSC) ingest survey $(SAMPLE)/survey/youth_prepost_2024Q4.xlsx \
+	  --form $(SAMPLE)/survey/youth_prepost_form.xlsx --wave 2024Q4
+	$(SPSC) ingest events $(SAMPLE)/attendance/events.xlsx
+	$(SPSC) ingest attendance $$(ls $(SAMPLE)/attendance/*.xlsx | grep -v '/events.xlsx$$')
+	$(SPSC) build
+	$(SPSC) indicators --period $(QUARTER) --format xlsx --out reports/$(QUARTER)/indicators_$(QUARTER).xlsx
+	@if [ -n "$$SPSC_BOUNDARIES" ]; then $(SPSC) boundaries import "$$SPSC_BOUNDARIES"; \
+	 else $(SPSC) boundaries fetch || echo "no boundaries: maps will be skipped (set SPSC_BOUNDARIES to a folder holding them)"; fi
+	$(SPSC) maps --period $(QUARTER)
+	$(SPSC) report --period $(QUARTER) --all
+	$(SPSC) deck --period $(QUARTER)
+	@echo
+	@echo "Done. Open reports/$(QUARTER)/index.html (reports, figures, tables) and reports/$(QUARTER)/*.pptx (donor deck);"
+	@echo "maps are in reports/maps/$(QUARTER)/, the warehouse in data/processed/spsc.duckdb ('$(SPSC) status')."
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
