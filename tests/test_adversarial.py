@@ -76,8 +76,10 @@ from adversarial.make_corpus import (
     SURVEY_ROWS,
     make_corpus,
 )
+from helpers import query as _query
+from helpers import warehouse_fingerprint as _fingerprint
 
-from pipeline.checks.integrity import check_warehouse, fingerprint
+from pipeline.checks.integrity import check_warehouse
 from pipeline.config import get_settings
 from pipeline.errors import RejectedFile
 from pipeline.reference.names import to_cyrillic
@@ -147,22 +149,6 @@ def _env(settings) -> dict[str, str]:
     env.update(SPSC_HOME=str(settings.home), SPSC_DB=str(settings.db),
                SPSC_SECRET=str(settings.secret_path))
     return env
-
-
-def _fingerprint(settings) -> dict:
-    con = duckdb.connect(str(settings.db), read_only=True)
-    try:
-        return fingerprint(con)
-    finally:
-        con.close()
-
-
-def _query(settings, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(settings.db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _assert_one_line_rejection(message: str, path: Path, reason: str) -> None:

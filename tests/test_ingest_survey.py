@@ -14,6 +14,8 @@ from types import SimpleNamespace
 import duckdb
 import pandas as pd
 import pytest
+from helpers import query as _rows
+from helpers import warehouse_fingerprint as _snapshot
 from python_calamine import CalamineWorkbook
 
 from pipeline.config import get_settings
@@ -25,26 +27,6 @@ from pipeline.warehouse import connect
 from pipeline.warehouse.setup import init_warehouse
 
 _ENV = ("SPSC_DB", "SPSC_RAW", "SPSC_PROCESSED", "SPSC_REPORTS", "SPSC_SECRET", "SPSC_HOME")
-
-
-def _rows(settings, sql, params=None):
-    con = connect(settings.db, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def _snapshot(settings) -> dict[str, tuple[int, str]]:
-    """Row count and a hash of the contents of every table of the warehouse."""
-    con = connect(settings.db, read_only=True)
-    try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where not temporary order by 1").fetchall()]
-        return {t: con.execute(f"select count(*), md5(coalesce(string_agg(x::varchar, '|' order by "
-                               f"x::varchar), '')) from {t} x").fetchall()[0] for t in tables}
-    finally:
-        con.close()
 
 
 def _warehouse_text(settings) -> str:

@@ -5,34 +5,15 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
+from helpers import query as _rows
+from helpers import warehouse_fingerprint as _snapshot
 
 from pipeline.errors import RejectedFile
 from pipeline.ingest.kobo import HeaderResolver
 from pipeline.ingest.survey import ingest_survey
 from pipeline.ingest.xlsform import read_form
-from pipeline.warehouse import connect
 
 WAVE = "2013Q1"
-
-
-def _rows(settings, sql, params=None):
-    con = connect(settings.db, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def _snapshot(settings) -> dict[str, tuple[int, str]]:
-    """Row count and a hash of the contents of every table of the warehouse."""
-    con = connect(settings.db, read_only=True)
-    try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where not temporary order by 1").fetchall()]
-        return {t: con.execute(f"select count(*), md5(coalesce(string_agg(x::varchar, '|' order by "
-                               f"x::varchar), '')) from {t} x").fetchall()[0] for t in tables}
-    finally:
-        con.close()
 
 
 def _summary(results):
