@@ -499,7 +499,8 @@ def ties_map(ties_df: pd.DataFrame, period: str, *, geo: Geography | None = None
                 for e in ("FBiH", "RS")]
     handles += fu.iebl_handles(lang)
     total = int(ties["n_ties"].sum())
-    note = (w["ties_total"].format(n=total, k=len(ties)) if len(ties) else w["ties_none"])
+    note = (w["ties_total_one" if len(ties) == 1 else "ties_total"].format(n=total, k=len(ties))
+            if len(ties) else w["ties_none"])
     fu.legend(fig, [0.635, 0.45, 0.34, 0.39], handles, notes=[note])
     if len(ties):
         samples = sorted({max(1, round(top / 4)), max(1, round(top / 2)), top})
