@@ -33,7 +33,14 @@ from pipeline.ingest.attendance_checks import (
 )
 from pipeline.ingest.attendance_read import read_grids
 from pipeline.registry.keys import store_name_signatures
-from pipeline.warehouse import file_sha256, find_batch, finish_batch, quarantine_rows, start_batch
+from pipeline.warehouse import (
+    file_sha256,
+    find_batch,
+    finish_batch,
+    quarantine_rows,
+    start_batch,
+    transaction,
+)
 
 __all__ = [
     "ParsedRegister",
@@ -223,8 +230,7 @@ def load_register(
             "no events list loaded yet", str(path), "run 'spsc ingest events FILE' first"
         )
     parsed = parse_register(path, secret, events)
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         if existing:
             con.execute(
                 "update load_batches set status = 'superseded' where batch_id = ?",
@@ -247,10 +253,6 @@ def load_register(
             from pipeline.ingest.attendance_models import build_attendance_marts
 
             build_attendance_marts(con, rebuild)
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
     notes = list(parsed.notes)
     if existing:
         notes.append(f"batch {existing['batch_id']} superseded")

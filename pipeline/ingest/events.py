@@ -33,7 +33,14 @@ from pipeline.ingest.attendance_values import (
     parse_event_type,
 )
 from pipeline.reference.names import normaliser
-from pipeline.warehouse import file_sha256, find_batch, finish_batch, quarantine_rows, start_batch
+from pipeline.warehouse import (
+    file_sha256,
+    find_batch,
+    finish_batch,
+    quarantine_rows,
+    start_batch,
+    transaction,
+)
 
 KIND = "events"
 _FIELDS = ("event_id", "date", "municipality", "event_type", "organiser", "title")
@@ -248,8 +255,7 @@ def load_events(
     if existing and not reload:
         return LoadResult(path, existing["batch_id"], skipped=True)
     parsed = parse_events(path)
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         if existing:
             con.execute(
                 "update load_batches set status = 'superseded' where batch_id = ?",
@@ -279,10 +285,6 @@ def load_events(
             from pipeline.ingest.attendance_models import build_attendance_marts
 
             build_attendance_marts(con, rebuild)
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
     return LoadResult(
         path,
         batch_id,
