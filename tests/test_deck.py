@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from fixtures.warehouse_builder import build_warehouse
+from fixtures.warehouse_builder import SHARED_GEO, configured_warehouse
 from pptx import Presentation
 from pptx.util import Inches
 
 from pipeline.cli import main
 
-SHARED_GEO = Path(__file__).resolve().parents[2] / "shared" / "geo"
-
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    from pipeline.config import get_settings
-
-    home = tmp_path_factory.mktemp("deck_home")
-    with pytest.MonkeyPatch.context() as mp:
-        for var in [v for v in os.environ if v.startswith("SPSC_")]:
-            mp.delenv(var)
-        mp.setenv("SPSC_HOME", str(home))
-        if SHARED_GEO.is_dir():
-            mp.setenv("SPSC_BOUNDARIES_DIR", str(SHARED_GEO))
-        yield build_warehouse(get_settings())
+    with configured_warehouse(tmp_path_factory.mktemp("deck_home")) as settings:
+        yield settings
 
 
 def _texts(slide) -> list[str]:

@@ -9,15 +9,13 @@ quarter without data (exit non-zero), and explore.ipynb.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
-from fixtures.warehouse_builder import build_warehouse
+from fixtures.warehouse_builder import SHARED_GEO, configured_warehouse
 
 from pipeline.cli import main
 from pipeline.reports.batch import NOTEBOOKS_DIR, plan, run_batch
@@ -25,23 +23,13 @@ from pipeline.reports.html import external_references
 from pipeline.reports.pdf import find_browser
 from pipeline.warehouse.batches import file_sha256
 
-SHARED_GEO = Path(__file__).resolve().parents[2] / "shared" / "geo"
 PERIOD = "2024Q4"
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     """The fixture warehouse as the configured one (SPSC_HOME), with boundaries when available."""
-    from pipeline.config import get_settings
-
-    home = tmp_path_factory.mktemp("notebooks_home")
-    with pytest.MonkeyPatch.context() as mp:
-        for var in [v for v in os.environ if v.startswith("SPSC_")]:
-            mp.delenv(var)
-        mp.setenv("SPSC_HOME", str(home))
-        if SHARED_GEO.is_dir():
-            mp.setenv("SPSC_BOUNDARIES_DIR", str(SHARED_GEO))
-        settings = build_warehouse(get_settings())
+    with configured_warehouse(tmp_path_factory.mktemp("notebooks_home")) as settings:
         yield settings
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import csv
-import os
 import re
 
 import nbformat
 import pandas as pd
 import pytest
-from fixtures.warehouse_builder import build_warehouse
+from fixtures.warehouse_builder import configured_warehouse
 
 from pipeline.errors import SpscError
 from pipeline.reports import html as report_html
@@ -161,14 +160,7 @@ def test_git_commit(tmp_path):
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     """The fixture warehouse; settings from its home only (no SPSC_* leaking in)."""
-    from pipeline.config import get_settings
-
-    home = tmp_path_factory.mktemp("reports_home")
-    with pytest.MonkeyPatch.context() as mp:
-        for var in [v for v in os.environ if v.startswith("SPSC_")]:
-            mp.delenv(var)
-        mp.setenv("SPSC_HOME", str(home))
-        settings = build_warehouse(get_settings(home=home))
+    with configured_warehouse(tmp_path_factory.mktemp("reports_home"), boundaries=False) as settings:
         yield settings
 
 
