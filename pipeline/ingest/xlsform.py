@@ -27,7 +27,15 @@ _TYPE_ALIASES = {
 }
 _SELECT_TYPES = {"select_one", "select_multiple", "rank"}
 _GEO_TYPES = {"geopoint", "geotrace", "geoshape", "start-geopoint", "background-geopoint"}
-_MEDIA_TYPES = {"image", "audio", "video", "file", "signature", "background-audio"}
+# pyxform reports an ``image`` question as ``photo``; ``audit`` is the enumerator's key log
+_MEDIA_TYPES = {"image", "photo", "audio", "video", "file", "signature", "background-audio", "audit",
+                "background-video", "osm"}
+# device and account metadata: identify the enumerator or the phone
+_DEVICE_TYPES = {"deviceid", "imei", "phonenumber", "subscriberid", "simserial", "username", "email",
+                 "start-geopoint"}
+# metadata questions: not evidence that an export belongs to a form (every form has them)
+META_TYPES = {"start", "end", "today", "deviceid", "imei", "phonenumber", "subscriberid", "simserial",
+              "username", "email", "audit", "start-geopoint", "background-audio"}
 _TEXT_TYPES = {"text", "calculate", "barcode", "hidden"}
 # words that make a free-text question personal when they appear in its name
 _PERSONAL_WORDS = (
@@ -94,6 +102,8 @@ class Form:
     repeats: list[str]
     relevant_groups: set[str] = field(default_factory=set)
     path: Path | None = None
+    # the versions this form unites (see merge_versions); empty for a single version
+    versions: dict[str, Form] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_path = {q.path: q for q in self.questions}
@@ -126,6 +136,68 @@ class Form:
         return any("/".join(parts[: i + 1]) in self.relevant_groups for i in range(len(parts)))
 
 
+    def of_version(self, version: str | None) -> Form:
+        """The form a row of ``version`` is read with: that version when it was given, else
+        the latest (this form itself when it is a single version)."""
+        if version is not None and version in self.versions:
+            return self.versions[version]
+        return self.versions.get(self.version, self)
+
+    @property
+    def version_names(self) -> list[str]:
+        """The versions given, latest first."""
+        return list(self.versions) or [self.version]
+
+
+def merge_versions(forms: list[Form]) -> Form:
+    """One form for reading an export that holds rows of several versions (KPI exports all).
+
+    ``forms[0]`` is the latest version. The result has the latest version's questions (with
+    their types: KPI exports a question under its newest type), then the questions only older
+    versions have; every choice any version offers (labels of every version); and
+    ``versions`` to read each row with its own version.
+
+    Raises:
+        RejectedFile: the forms are not versions of one form, or two share a version.
+    """
+    if len(forms) == 1:
+        return forms[0]
+    latest = forms[0]
+    seen: dict[str, Path | None] = {}
+    for f in forms:
+        if f.form_id != latest.form_id:
+            raise RejectedFile(f"--form files are versions of different forms ({latest.form_id}, "
+                               f"{f.form_id}); give the versions of one form", str(f.path))
+        if f.version in seen:
+            raise RejectedFile(f"two --form files have version {f.version!r} ({seen[f.version]})", str(f.path))
+        seen[f.version] = f.path
+    questions = list(latest.questions)
+    paths = {q.path for q in questions}
+    for f in forms[1:]:
+        for q in f.questions:
+            if q.path not in paths:
+                paths.add(q.path)
+                questions.append(q)
+    choices: dict[tuple[str, str], Choice] = {}
+    for f in forms:
+        for c in f.choices:
+            key = (c.list_name, c.name)
+            if key in choices:
+                old = choices[key]
+                choices[key] = Choice(c.list_name, c.name, {**c.labels, **old.labels}, old.position)
+            else:
+                choices[key] = c
+    repeats = list(dict.fromkeys(r for f in forms for r in f.repeats))
+    languages = list(dict.fromkeys(lang for f in forms for lang in f.languages))
+    return Form(
+        form_id=latest.form_id, version=latest.version, title=latest.title,
+        default_language=latest.default_language, languages=languages, questions=questions,
+        choices=list(choices.values()), repeats=repeats,
+        relevant_groups=set().union(*(f.relevant_groups for f in forms)), path=latest.path,
+        versions={f.version: f for f in forms},
+    )
+
+
 def short_type(raw: str) -> str:
     """pyxform's type spelling as the XLSForm short name (``select one`` -> ``select_one``)."""
     t = str(raw).strip().lower()
@@ -140,6 +212,8 @@ def personal_reason(name: str, qtype: str) -> str | None:
     """
     words = [w for w in re.split(r"[^a-z0-9đćčšž]+", name.lower()) if w]
     joined = "_".join(words)
+    if qtype in _DEVICE_TYPES:
+        return f"device metadata ({qtype})"
     if qtype in _GEO_TYPES:
         return "GPS coordinates"
     if qtype in _MEDIA_TYPES:
@@ -150,6 +224,31 @@ def personal_reason(name: str, qtype: str) -> str | None:
         for w in _PERSONAL_WORDS:
             if w in words or any(part.startswith(w) or part.endswith(w) for part in words if len(w) >= 4):
                 return f"free text named like '{w}'"
+    return None
+
+
+_PERSONAL_LABEL_WORDS = (
+    "name", "names", "surname", "ime", "prezime", "име", "презиме", "phone", "telephone", "mobile",
+    "telefon", "телефон", "mobitel", "e-mail", "email", "address", "adresa", "адреса", "jmbg", "јмбг",
+    "signature", "potpis", "потпис",
+)
+_BIRTH_LABEL_WORDS = ("birth", "rođenja", "rodjenja", "рођења", "born")
+
+
+def personal_label_reason(labels: dict[str, str], qtype: str) -> str | None:
+    """Why a free-text question (or a date) is personal by what its label asks, or ``None``.
+
+    A text question labelled "Name?" or "Broj telefona" holds names or phone numbers whatever
+    the question is called; a date labelled like a birth date is an exact birth date.
+    """
+    for text in labels.values():
+        words = set(re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)?", text.casefold()))
+        if qtype in _TEXT_TYPES:
+            hit = next((w for w in _PERSONAL_LABEL_WORDS if w in words), None)
+            if hit:
+                return f"free text labelled like '{hit}'"
+        if qtype in {"date", "datetime"} and any(w in words for w in _BIRTH_LABEL_WORDS):
+            return "exact birth date (by its label)"
     return None
 
 
@@ -180,6 +279,7 @@ class _Walker:
         self.repeats: list[str] = []
         self.relevant_groups: set[str] = set()
         self.languages: set[str] = set()
+        self.version: str | None = None
 
     def walk(self, children: list[dict], prefix: str, repeat: str | None,
              loop: tuple[str, dict[str, str]] | None = None) -> None:
@@ -190,6 +290,10 @@ class _Walker:
             bind = node.get("bind") or {}
             if qtype == "group" and name == "meta" and not prefix:
                 continue  # instanceID and friends are Kobo metadata, handled by the export reader
+            if name == "__version__" and not prefix:
+                # KPI's calculate that stamps the deployed version on each submission
+                self.version = str(bind.get("calculate") or "").strip().strip("'\"") or None
+                continue
             if qtype in {"group", "repeat"}:
                 if bind.get("relevant"):
                     self.relevant_groups.add(path)
@@ -214,12 +318,19 @@ class _Walker:
             if relevant and loop is not None:
                 relevant = relevant.replace("%(name)s", loop[0])
             required = str(bind.get("required", "")).strip().lower() in {"yes", "true", "true()"}
+            list_name = node.get("list_name") or node.get("itemset") if qtype in _SELECT_TYPES else None
+            personal = personal_reason(name, qtype) or personal_label_reason(labels, qtype)
+            if personal is None and list_name and str(list_name).startswith("${"):
+                # choices are earlier answers: personal when those answers are
+                source = str(list_name)[2:].rstrip("}")
+                earlier = next((q for q in self.questions if q.name == source), None)
+                if earlier is not None and earlier.personal:
+                    personal = f"choices are the answers to {earlier.name} ({earlier.personal})"
             self.questions.append(Question(
-                path=path, name=name, type=qtype,
-                list_name=node.get("list_name") or node.get("itemset") if qtype in _SELECT_TYPES else None,
+                path=path, name=name, type=qtype, list_name=list_name,
                 group_path=prefix, repeat_path=repeat, labels=labels, required=required,
                 relevant=relevant or None, constraint=bind.get("constraint") or None,
-                personal=personal_reason(name, qtype), position=len(self.questions) + 1,
+                personal=personal, position=len(self.questions) + 1,
             ))
 
     def _labels_of(self, node: dict) -> dict[str, str]:
@@ -258,7 +369,7 @@ def read_form(path: Path | str, *, fallback_version: str | None = None) -> Form:
         for i, item in enumerate(items, start=1):
             choices.append(Choice(list_name=str(list_name), name=str(item.get("name")),
                                   labels=_labels(item.get("label"), walker.languages), position=i))
-    version = str(data.get("version") or fallback_version or "")
+    version = str(data.get("version") or walker.version or fallback_version or "")
     default_language = str(data.get("default_language") or DEFAULT_LANGUAGE)
     languages = sorted(walker.languages, key=lambda lang: (lang != default_language, lang))
     return Form(
