@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 
 from pipeline.errors import RejectedFile
 from pipeline.ingest.survey_land import Landed
-from pipeline.ingest.xlsform import Form, Question
+from pipeline.ingest.survey_sql import ident
+from pipeline.ingest.xlsform import META_TYPES, Form, Question
 
 # Kobo metadata kept (under these keys)
 META_COLUMNS = {
@@ -31,6 +32,7 @@ META_COLUMNS = {
     "_parent_index": "parent_index",
     "_parent_table_name": "parent_table",
     "_submission__uuid": "submission_uuid",
+    "_submission___version__": "version",   # a repeat row's copy of its submission's version
 }
 # Kobo bookkeeping that is not kept: why (personal ones are never read further)
 DROPPED_COLUMNS = {
@@ -52,7 +54,13 @@ DROPPED_COLUMNS = {
     "_total_media": "Kobo bookkeeping",
     "_attachments_count": "Kobo bookkeeping",
 }
+# device and account metadata written by ODK/Kobo: never read, whether or not the form declares it
+DEVICE_COLUMNS = {"audit", "deviceid", "imei", "phonenumber", "subscriberid", "simserial", "username",
+                  "email", "start-geopoint"}
 _INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
+# KPI's analysis columns (transcripts, translations, qualitative coding) follow their question:
+# "<question header> - transcript (en)", "<question header> - <coding question>[/<choice>]"
+_ANALYSIS = re.compile(r"^(.+?) - (.+)$")
 _GEO_PART = re.compile(r"^_(.+)_(latitude|longitude|altitude|precision)$")
 _MIN_MATCH_SHARE = 0.5  # fewer question columns than this share matching the form: wrong form
 
@@ -80,6 +88,7 @@ class Resolved:
     reason: str | None = None
     personal: bool = False
     by_label: bool = False
+    analysis: str | None = None   # the question a KPI analysis column belongs to
 
 
 def _norm(text: str) -> str:
@@ -157,10 +166,12 @@ class HeaderResolver:
             if parent is not None and parent.type == "select_multiple" \
                     and parts[-1] in self.form.choice_names(parent.list_name):
                 return self._option(parent, parts[-1], idx)
-        geo = _GEO_PART.match(parts[-1])
+        geo = _GEO_PART.match(parts[-1]) or _GEO_PART.match(h)
         if geo:
-            inner = "/".join([*parts[:-1], geo.group(1)])
-            cand = self.by_path.get(inner) or self._pick(self.by_name.get(geo.group(1), []), "*", 0)
+            inner = geo.group(1)
+            cand = (self.by_path.get("/".join([*parts[:-1], inner])) or self.by_path.get(inner)
+                    or self._pick(self.by_name.get(inner.rsplit("/", 1)[-1], []), "*", 0)
+                    or self._pick(self.by_label.get(_norm(inner), []), "*", 0))
             if cand is not None and cand.type.endswith("geopoint"):
                 return Resolved("drop", path=cand.path, reason="personal: GPS coordinates", personal=True)
         q = self._pick(self.by_name.get(parts[-1], []), scope, depth)
@@ -171,7 +182,25 @@ class HeaderResolver:
                            scope, depth)
             if q is not None and parts[-1] in self.form.choice_names(q.list_name):
                 return self._option(q, parts[-1], idx)
-        return self._by_label(h, scope, idx)
+        found = self._by_label(h, scope, idx)
+        if found.kind == "unknown":
+            if parts[-1].casefold() in DEVICE_COLUMNS:
+                return Resolved("drop", reason=f"personal: device metadata ({parts[-1]})", personal=True)
+            return self._analysis(h, scope) or found
+        return found
+
+    def _analysis(self, header: str, scope: str | None) -> Resolved | None:
+        """A KPI analysis column of a question (transcript, translation, coding): not a
+        question of the form; transcripts and comments are free text, so never read."""
+        m = _ANALYSIS.match(header)
+        if not m:
+            return None
+        of = self.resolve(m.group(1), scope)
+        if of.kind in ("question", "drop") and of.path:
+            return Resolved("drop", path=None, reason=f"Kobo analysis column of {of.path} (transcript, "
+                            "translation or coding: free text, not a question of the form)", personal=True,
+                            analysis=of.path)
+        return None
 
     def _by_label(self, header: str, scope: str | None, idx: tuple[int, ...]) -> Resolved:
         q = self._pick(self.by_label.get(_norm(header), []), scope, len(idx))
@@ -231,39 +260,123 @@ class Export:
         return [self.main, *self.repeats]
 
 
-def _scope_of(landed: Landed, resolver: HeaderResolver) -> str | None:
+_CUT = re.compile(r"^(.*?)\.\.\.(?: \((\d+)\))?$")
+_SHEET_UNSAFE = re.compile(r"[\[\]:*?/\\]")
+
+
+def _sheet_names(name: str) -> set[str]:
+    """What KPI may call a sheet of this table: the name, with ``[]:*?/\\`` replaced by ``_``."""
+    return {name.casefold(), _SHEET_UNSAFE.sub("_", name).casefold()}
+
+
+def _sheet_fits(sheet: str, name: str) -> bool:
+    """Whether a sheet named ``sheet`` can be KPI's sheet for a table named ``name``: the same,
+    or cut to Excel's 31 characters (28 + ``...``, or 24 + ``... (n)`` when that collided)."""
+    low = sheet.strip().casefold()
+    if low in _sheet_names(name):
+        return True
+    m = _CUT.match(low)
+    if not m or len(name) <= 31:
+        return False
+    prefix = m.group(1)
+    return any(n.startswith(prefix) for n in _sheet_names(name)) and len(prefix) in (24, 28)
+
+
+def _votes(landed: Landed, resolver: HeaderResolver) -> Counter:
+    """Which repeat (``None``: the main table) the question columns of a table belong to."""
     form = resolver.form
     votes: Counter = Counter()
     for h in landed.headers:
         r = resolver.resolve(h, "*")
-        if r.kind in ("question", "option") and r.path and "/" in h and not r.indices:
+        if r.kind in ("question", "option", "drop") and r.path and not r.indices and r.analysis is None:
             q = form.question(r.path)
-            votes[q.repeat_path if q else None] += 1
+            if q is not None:
+                votes[q.repeat_path] += 1
+    return votes
+
+
+def _scope_of(landed: Landed, resolver: HeaderResolver, parent_name: str | None) -> str | bool | None:
+    """The repeat path a table holds (``None``: the main table; ``False``: not known yet).
+
+    Its question columns decide; a table without any (a repeat that holds only nested repeats,
+    or only personal questions) is known by its sheet name, cut or not, or by the table its
+    rows point to (``_parent_table_name``)."""
+    form = resolver.form
+    votes = _votes(landed, resolver)
+    is_child = parent_name is not None
     if votes:
-        return votes.most_common(1)[0][0]
-    name = landed.sheet.strip().casefold()
-    for rp in form.repeats:
-        last = rp.rsplit("/", 1)[-1]
-        if name in {rp.casefold(), last.casefold(), rp.replace("/", "_").casefold(),
-                    last[:31].casefold(), rp[:31].casefold()}:
-            return rp
-    return None
+        best = votes.most_common(1)[0][0]
+        if best is not None or not is_child:
+            return best
+    named = [rp for rp in form.repeats
+             if _sheet_fits(landed.sheet, rp.rsplit("/", 1)[-1]) or _sheet_fits(landed.sheet, rp)]
+    if len(named) == 1:
+        return named[0]
+    if parent_name is not None:
+        children = [rp for rp in form.repeats if _parent_name_fits(form, rp, parent_name)]
+        if named:
+            children = [rp for rp in children if rp in named]
+        if len(children) == 1:
+            return children[0]
+        return False
+    return None if not is_child else False
 
 
-def read_export_tables(landed: list[Landed], form: Form, personal: set[str] | None = None) -> Export:
+def _parent_name_fits(form: Form, repeat_path: str, parent_name: str) -> bool:
+    """Whether KPI's ``_parent_table_name`` of a repeat's rows can be ``parent_name``: the
+    enclosing repeat's name, or (top-level repeats) the form's title or id."""
+    parent = form.parent_repeat(repeat_path)
+    low = parent_name.strip().casefold()
+    if parent is None:
+        return low in {form.title.strip().casefold(), form.form_id.casefold()}
+    return low in {parent.rsplit("/", 1)[-1].casefold(), parent.casefold()}
+
+
+def _parent_table_name(con, landed: Landed) -> str | None:
+    if con is None or "_parent_table_name" not in landed.headers:
+        return None
+    col = ident("_parent_table_name")
+    rows = con.execute(f"select {col} from {ident(landed.rows_view)} where {col} is not null "
+                       f"and trim({col}) <> '' limit 1").fetchall()
+    return rows[0][0] if rows else None
+
+
+def read_export_tables(landed: list[Landed], form: Form, personal: set[str] | None = None,
+                       con=None) -> Export:
     """Classify landed tables (sheets or files of one export) into main and repeat tables.
 
+    Args:
+        con: the connection holding the landed tables (to read ``_parent_table_name`` of a
+            table its columns do not place).
+
     Raises:
-        RejectedFile: no main table, two main tables, or columns that do not fit the form.
+        RejectedFile: no main table, two main tables, a flattened export, or columns that do
+            not fit the form.
     """
     resolver = HeaderResolver(form, personal)
-    tables = []
+    scopes: list[str | bool | None] = []
     for t in landed:
-        scope = _scope_of(t, resolver)
+        scopes.append(_scope_of(t, resolver, _parent_table_name(con, t)))
+    taken = {sc for sc in scopes if isinstance(sc, str)}
+    for i, t in enumerate(landed):
+        if scopes[i] is False:
+            # a table nothing places is first of all a table of another form, maybe
+            _check_fits(ExportTable(t, None, {h: resolver.resolve(h, "*") for h in t.headers}), form)
+            # the last resort: the one repeat no other table holds
+            left = [rp for rp in form.repeats if rp not in taken]
+            if len(left) != 1:
+                raise RejectedFile(f"cannot tell which repeat group of form {form.form_id} sheet "
+                                   f"{t.sheet!r} holds", str(t.file),
+                                   "is this an export of this form (--form), with its sheets as KPI named them?")
+            scopes[i] = left[0]
+            taken.add(left[0])
+    tables = []
+    for t, scope in zip(landed, scopes, strict=True):
         t.repeat_path = scope
         cols = {h: resolver.resolve(h, scope) for h in t.headers}
         tables.append(ExportTable(t, scope, cols))
     for t in tables:
+        _check_flattened(t, form, resolver)
         _check_fits(t, form)
     mains = [t for t in tables if t.scope is None]
     first = landed[0].file
@@ -280,17 +393,59 @@ def read_export_tables(landed: list[Landed], form: Form, personal: set[str] | No
             shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
             export.notes.append(f"{t.landed.sheet}: {len(unknown)} columns not in form "
                                 f"{form.form_id} {form.version} were dropped ({shown})")
+        analysis = [h for h, r in t.columns.items() if r.analysis is not None]
+        if analysis:
+            export.notes.append(f"{t.landed.sheet}: {len(analysis)} Kobo analysis columns (transcripts, "
+                                "translations, coding) not read")
     return export
 
 
-def _check_fits(t: ExportTable, form: Form) -> None:
-    data = {h: r for h, r in t.columns.items() if r.kind not in ("meta",) and
-            not (r.kind == "drop" and r.path is None)}
-    if not data:
+def _check_flattened(t: ExportTable, form: Form, resolver: HeaderResolver) -> None:
+    """Kobocat's flattened CSV has one row per repeat instance, the submission's answers
+    repeated, and repeat questions without ``[n]``: read as submissions it would merge rows
+    and drop answers, so it is refused."""
+    if t.scope is not None:
         return
-    matched = sum(1 for r in data.values() if r.kind != "unknown")
-    if matched / len(data) < _MIN_MATCH_SHARE:
+    inside = []
+    for h in t.columns:
+        r = resolver.resolve(h, "*")
+        if r.kind in ("question", "option", "drop") and r.path and not r.indices and "/" in h and "[" not in h \
+                and (q := form.question(r.path)) is not None and q.repeat_path is not None:
+            inside.append(h)
+    if inside:
         raise RejectedFile(
-            f"does not look like an export of form {form.form_id} (only {matched} of {len(data)} "
-            f"columns of sheet {t.landed.sheet!r} are questions of the form)", str(t.landed.file),
+            f"a flattened export (one row per repeat instance: {len(inside)} repeat columns such as "
+            f"{inside[0]!r} without [n] in the main table) cannot be read without losing answers",
+            str(t.landed.file), "export from KoboToolbox as XLSX (one sheet per repeat) or as a wide CSV")
+
+
+def evidence(t: ExportTable, form: Form) -> tuple[int, int]:
+    """``(columns that are questions of the form, columns that could be)``.
+
+    Kobo's bookkeeping (``_uuid``, ``__version__``, ``_index`` ...), metadata questions every
+    form has (``start``, ``end``, ``today``, ``deviceid`` ...) and analysis columns are no
+    evidence either way."""
+    matched = considered = 0
+    for r in t.columns.values():
+        if r.kind == "meta" or r.analysis is not None:
+            continue
+        if r.kind == "drop" and r.path is None:
+            continue
+        if r.path is not None:
+            q = form.question(r.path)
+            if q is not None and q.type in META_TYPES:
+                continue
+        considered += 1
+        matched += r.kind != "unknown"
+    return matched, considered
+
+
+def _check_fits(t: ExportTable, form: Form) -> None:
+    matched, considered = evidence(t, form)
+    if not considered:
+        return
+    if matched == 0 or matched / considered < _MIN_MATCH_SHARE:
+        raise RejectedFile(
+            f"does not look like an export of form {form.form_id}: {matched} of {considered} columns of "
+            f"sheet {t.landed.sheet!r} are questions of the form", str(t.landed.file),
             "give the XLSForm this export was made from (--form)")

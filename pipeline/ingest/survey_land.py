@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,7 +255,8 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str], str] | None:
         top = [line for line, _ in zip(fh, range(30), strict=False)]
     if not top or not top[0].strip():
         return None
-    first = top[0]
+    # delimiters inside quoted values (labels full of commas in a ';' export) do not count
+    first = re.sub(r'"(?:[^"]|"")*"', "", top[0])
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     delimiter = max(counts, key=counts.get)
     if counts[delimiter] == 0:
@@ -329,6 +331,12 @@ def land_file(con: duckdb.DuckDBPyConnection, prefix: str, raw: RawFile, *, eage
     if out and hidden:
         out[0].notes.append(f"hidden sheets not read: {', '.join(hidden)}")
     if not out:
+        visible = [s for s in sheets if not s.hidden]
+        if visible and not any(s.rows and any(_filled(r) for r in s.rows) for s in visible):
+            # KPI writes an export of a form without submissions as one empty sheet
+            landed = land_rows(con, f"{prefix}_0", raw.path, visible[0].name, [["_index"]])
+            landed.notes.append("the export holds no submissions (every sheet is empty)")
+            return [landed]
         raise RejectedFile("no sheet with a header row", str(raw.path))
     return out
 
