@@ -6,7 +6,8 @@ What is checked:
 - the ledger: no batch left ``loading`` (a load killed mid-way must leave nothing), statuses
   known, rows read = loaded + quarantined + blank for every loaded batch;
 - rows present per batch equal the ledger's counts where the grain allows (sign-ins,
-  events, survey submissions and repeat instances, codebook rows, quarantined rows);
+  events, survey submissions and repeat instances, codebook rows, quarantined rows and
+  cells);
 - no orphans: every staged or quarantined row belongs to a batch that was loaded;
 - keys between marts: attendances -> participants and events, citizen_responses ->
   respondents, batch ids of marts, indicator cells and snapshots -> load_batches;
@@ -80,10 +81,9 @@ _QUERIES: list[tuple[tuple[str, ...], str, str]] = [
      " and b.rows_loaded <> coalesce(p.n, 0)",
      "raw_events: {n} events batches whose events present differ from rows_loaded"
      " (batch, ledger, present): {sample}"),
-    (("load_batches", "stg_survey__submissions", "stg_survey__repeat_rows"),
+    (("load_batches", "stg_survey__submissions", "stg_survey__repeat_instances"),
      "with subs as (select batch_id, count(*) as n from stg_survey__submissions group by all),"
-     " reps as (select batch_id, count(distinct (repeat_path, row_index)) as n"
-     "  from stg_survey__repeat_rows group by all)"
+     " reps as (select batch_id, count(*) as n from stg_survey__repeat_instances group by all)"
      " select b.batch_id, b.rows_loaded, coalesce(s.n, 0) + coalesce(r.n, 0) from load_batches b"
      " left join subs s using (batch_id) left join reps r using (batch_id)"
      f" where b.kind = 'survey' and b.status in {LOADED}"
@@ -101,12 +101,20 @@ _QUERIES: list[tuple[tuple[str, ...], str, str]] = [
      " rows_loaded (batch, ledger, present): {sample}"),
     (("load_batches", "quarantine"),
      "with present as (select batch_id, count(distinct (sheet, source_row)) as n from quarantine"
-     " group by batch_id)"
+     " where coalesce(action, 'row') = 'row' group by batch_id)"
      " select b.batch_id, b.rows_quarantined, coalesce(p.n, 0) from load_batches b"
      f" left join present p using (batch_id) where b.status in {LOADED}"
      " and b.kind in ('attendance', 'events', 'survey')"
      " and coalesce(b.rows_quarantined, 0) <> coalesce(p.n, 0)",
      "quarantine: {n} batches whose quarantined rows present differ from rows_quarantined"
+     " (batch, ledger, present): {sample}"),
+    (("load_batches", "quarantine"),
+     "with present as (select batch_id, count(*) as n from quarantine where action = 'cell'"
+     " group by batch_id)"
+     " select b.batch_id, b.cells_quarantined, coalesce(p.n, 0) from load_batches b"
+     f" left join present p using (batch_id) where b.status in {LOADED} and b.kind = 'survey'"
+     " and coalesce(b.cells_quarantined, 0) <> coalesce(p.n, 0)",
+     "quarantine: {n} batches whose cells loaded as missing differ from cells_quarantined"
      " (batch, ledger, present): {sample}"),
     (("attendances", "participants"),
      "select distinct person_key from attendances anti join participants using (person_key)",

@@ -29,7 +29,7 @@ from pipeline.ingest.survey_models import build_survey_marts
 from pipeline.ingest.survey_plan import plan_main, plan_repeat, wide_instances
 from pipeline.ingest.survey_schema import TARGETS
 from pipeline.ingest.survey_sql import create_hmac_macro, drop_hmac_macro
-from pipeline.ingest.xlsform import Form, read_form
+from pipeline.ingest.xlsform import Form, merge_versions, read_form
 from pipeline.warehouse import (
     connect,
     find_batch,
@@ -62,6 +62,7 @@ class LoadResult:
     replaced: int = 0
     unchanged: int = 0
     notes: list[str] = field(default_factory=list)
+    cells_quarantined: int = 0   # cells of loaded rows loaded as missing (kept in the quarantine)
 
     def line(self) -> str:
         """One line for the terminal."""
@@ -72,6 +73,8 @@ class LoadResult:
             return f"{name}: form loaded as batch {self.batch_id} ({self.rows_loaded} codebook rows)"
         text = (f"{name}: batch {self.batch_id}, wave {self.wave}: read {self.rows_read} = loaded "
                 f"{self.rows_loaded} + quarantined {self.rows_quarantined} + blank {self.rows_blank}")
+        if self.cells_quarantined:
+            text += f"; {self.cells_quarantined} bad cells loaded as missing (spsc quarantine)"
         if self.replaced or self.unchanged:
             text += (f"; {self.replaced} replaced earlier versions, {self.unchanged} repeated unchanged "
                      "(counted once)")
@@ -97,7 +100,16 @@ def prepare_warehouse(settings: Settings, con: duckdb.DuckDBPyConnection) -> byt
     return bound_secret(settings, con)
 
 
-def ingest_survey(settings: Settings, exports: list[Path | str], *, form: Path | str | None = None,
+def _as_list(form) -> list[Path]:
+    if form is None:
+        return []
+    if isinstance(form, (str, Path)):
+        return [Path(form)]
+    return [Path(f) for f in form]
+
+
+def ingest_survey(settings: Settings, exports: list[Path | str], *,
+                  form: Path | str | list[Path | str] | None = None,
                   wave: str | None = None, mapping: Path | str | None = None) -> list[LoadResult]:
     """Load survey exports of one form into the warehouse.
 
@@ -105,29 +117,37 @@ def ingest_survey(settings: Settings, exports: list[Path | str], *, form: Path |
         settings: paths (the warehouse, the secret).
         exports: Kobo exports (XLSX/XLS/CSV; the files of one multi-table export together), or
             SPSS ``.sav`` / plain CSV files (with ``mapping``).
-        form: the XLSForm the Kobo exports were made from (required for them).
+        form: the XLSForm the Kobo exports were made from (required for them); several files
+            when the export holds rows of several versions of the form, the latest first.
+            Each row is read with the version its ``__version__`` names, else the latest.
         wave: the survey wave (``2024Q4``); default: the ``YYYYQn`` in each file name.
         mapping: a mapping file; default: the shipped mapping of the form, if any.
 
     Returns:
-        One result per file (and one for the form when it was new).
+        One result per file (and one per form version registered without an export).
 
     Raises:
         RejectedFile: a file cannot be read, is of another form, or lacks required columns;
-            files before it in the call are loaded, the rejected one leaves no trace.
+            files before it in the call are loaded, the rejected one leaves no trace (nor does
+            a form version given with it).
     """
     paths = [Path(p) for p in exports]
     the_mapping = read_mapping(mapping) if mapping else None
+    form_paths = _as_list(form)
     con = connect(settings.db, wait=10)
     try:
         secret = prepare_warehouse(settings, con)
         create_hmac_macro(con, secret)
         results: list[LoadResult] = []
-        the_form, form_raw = None, None
-        if form is not None:
-            form_raw = inspect_file(Path(form))
-            the_form = read_form(form, fallback_version=form_raw.sha256[:12])
-            _check_form_version(con, the_form, form_raw)
+        the_form = None
+        versions: list[tuple[Form, RawFile]] = []
+        for fp in form_paths:
+            form_raw = inspect_file(fp)
+            one = read_form(fp, fallback_version=form_raw.sha256[:12])
+            _check_form_version(con, one, form_raw)
+            versions.append((one, form_raw))
+        if versions:
+            the_form = merge_versions([f for f, _ in versions])
         kobo_files, mapped_files = [], []
         for p in paths:
             # a big CSV is hashed while DuckDB reads it; whether it was loaded before is then
@@ -145,21 +165,23 @@ def ingest_survey(settings: Settings, exports: list[Path | str], *, form: Path |
         if kobo_files and the_form is None:
             raise SpscError("a Kobo export needs the XLSForm it was made from", str(kobo_files[0].path),
                             "give --form FORM.xlsx (or --mapping for a plain CSV)")
-        form_pending = the_form is not None and find_batch(con, form_raw.sha256, FORM_KIND) is None
+        pending = [(f, raw) for f, raw in versions if find_batch(con, raw.sha256, FORM_KIND) is None]
         for group in _group_kobo(con, kobo_files, the_form, the_mapping):
-            results += _load_export(con, group, the_form, the_mapping, wave, kobo=True,
-                                    form_raw=form_raw if form_pending else None)
-            form_pending = False
+            results += _load_export(con, group, the_form, the_mapping, wave, kobo=True, forms_pending=pending)
+            pending = []
         for raw in mapped_files:
             if the_mapping is None:
                 raise SpscError("an SPSS or plain CSV file needs a mapping", str(raw.path),
-                                "give --mapping MAPPING.yml (see pipeline/ingest/survey_mapping.py)")
+                                "give --mapping MAPPING.yml (see docs/raw_data.md, 'Mapping files')")
             results += _load_mapped(con, raw, the_mapping, wave)
-        if form_pending:
-            results.append(_load_form_only(con, the_form, form_raw))
-        elif the_form is not None and not paths:
-            known = find_batch(con, form_raw.sha256, FORM_KIND)
-            results.append(LoadResult(str(form_raw.path), "form already loaded", known["batch_id"]))
+        if not paths:
+            # a form given alone registers its codebook; with exports, only a load registers it
+            for f, raw in versions:
+                if any(f is pf for pf, _ in pending):
+                    results.append(_load_form_only(con, f, raw))
+                else:
+                    known = find_batch(con, raw.sha256, FORM_KIND)
+                    results.append(LoadResult(str(raw.path), "form already loaded", known["batch_id"]))
         return results
     finally:
         try:
@@ -201,7 +223,7 @@ def _group_kobo(con: duckdb.DuckDBPyConnection, files: list[RawFile], form: Form
     for i, raw in enumerate(files):
         landed = land_file(con, f"_spsc_f{i}", raw)
         try:
-            export = read_export_tables(landed, form, personal)
+            export = read_export_tables(landed, form, personal, con=con)
         except RejectedFile as exc:
             if "no main table" not in exc.what:
                 drop_landed(con, landed)
@@ -218,7 +240,7 @@ def _group_kobo(con: duckdb.DuckDBPyConnection, files: list[RawFile], form: Form
         for raw, landed in children:
             group.files.append(raw)
             group.landed += landed
-        group.export = read_export_tables(group.landed, form, personal)
+        group.export = read_export_tables(group.landed, form, personal, con=con)
     return mains
 
 
@@ -231,9 +253,9 @@ def _load_mapped(con: duckdb.DuckDBPyConnection, raw: RawFile, mapping: Mapping,
     else:
         landed_all = land_file(con, "_spsc_csv", raw)[:1]
         form = csv_codebook(landed_all[0], raw, mapping.form_id)
-    export = read_export_tables(landed_all, form, set(mapping.personal))
+    export = read_export_tables(landed_all, form, set(mapping.personal), con=con)
     group = _Group([raw], landed_all, export, set(mapping.personal))
-    return _load_export(con, group, form, mapping, wave, kobo=False, form_raw=None,
+    return _load_export(con, group, form, mapping, wave, kobo=False,
                         codebook_kind="spss" if is_sav else "csv")
 
 
@@ -246,12 +268,12 @@ def _load_export(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapp
         landed: list[Landed] = []
         for i, raw in enumerate(group.files):
             landed += land_file(con, f"_spsc_e{i}", raw, eager=True)
-        group = _Group(group.files, landed, read_export_tables(landed, form, group.personal), group.personal)
+        group = _Group(group.files, landed, read_export_tables(landed, form, group.personal, con=con), group.personal)
         return _load(con, group, form, mapping, wave, **kwargs)
 
 
 def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Mapping | None,
-          wave: str | None, *, kobo: bool, form_raw: RawFile | None,
+          wave: str | None, *, kobo: bool, forms_pending: list[tuple[Form, RawFile]] | None = None,
           codebook_kind: str | None = None) -> list[LoadResult]:
     """Type, validate and store one export in one transaction."""
     main_raw = group.files[0]
@@ -266,12 +288,14 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
         notes = list(export.notes)
         for t in group.landed:
             notes += [f"{t.sheet}: {n}" for n in t.notes]
-        main_plan = plan_main(export.main, form, mapping, target, kobo=kobo)
-        notes += main_plan.notes
         lazy = [t for t in group.landed if t.raw is not None]
         try:
+            main_plan = plan_main(export.main, form, mapping, target, kobo=kobo,
+                                  value_maps=engine.label_value_maps(con, export.main, form))
+            notes += main_plan.notes
             main = engine.type_table(con, main_plan, "_spsc_main", form.form_id, main=True)
-            repeats = [engine.type_table(con, plan_repeat(t, form), f"_spsc_rep{i}", form.form_id, main=False)
+            repeats = [engine.type_table(con, plan_repeat(t, form, engine.label_value_maps(con, t, form)),
+                                         f"_spsc_rep{i}", form.form_id, main=False)
                        for i, t in enumerate(export.repeats)]
         except duckdb.Error:
             if lazy:
@@ -291,6 +315,12 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
         engine.find_problems(con, main, maps, target.consent if target else None)
         links = engine.link_repeats(con, main, repeats, form)
         engine.cascade(main, links)
+        for typed in [main, *repeats]:
+            engine.null_cells(con, typed)
+        if main.other_versions:
+            others = ", ".join(f"{v} ({n} rows)" for v, n in main.other_versions.items())
+            notes.append(f"rows of versions not given with --form were read with version {form.version}: "
+                         f"{others}; values that fit it not are kept as text and noted in the quarantine")
         wide = wide_instances(main.plan, form)
         known = [find_batch(con, raw.sha256, KIND) for raw in group.files]
         if all(known):
@@ -301,8 +331,8 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
                                "the export's files together, once", str(main_raw.path))
         with transaction(con):
             results = []
-            if form_raw is not None:
-                results.append(_store_form(con, form, form_raw, "xlsform"))
+            for one, raw in forms_pending or []:
+                results.append(_store_form(con, one, raw, "xlsform"))
             batches = {}
             for raw in group.files:
                 batches[str(raw.path)] = start_batch(con, raw.path, raw.sha256, KIND, the_wave)
@@ -338,13 +368,18 @@ def _finish(con: duckdb.DuckDBPyConnection, raw: RawFile, batch_id: int, wave: s
     read = sum(t.n_rows for t in tables)
     blank = sum(t.n_blank for t in tables)
     quarantined = sum(len(t.bad_rows) for t in tables)
+    cells = sum(t.n_cells for t in tables)
+    for t in tables:
+        if not t.problems.empty:  # every problem of a row not loaded is the row's
+            t.problems.loc[t.problems["source_row"].isin(t.bad_rows), "action"] = engine.ROW
     problems = [t.problems for t in tables if not t.problems.empty]
     if problems:
         quarantine_rows(con, batch_id, raw.path.name, pd.concat(problems, ignore_index=True))
     loaded = read - blank - quarantined
     finish_batch(con, batch_id, rows_read=read, rows_loaded=loaded, rows_quarantined=quarantined,
-                 rows_blank=blank, message="; ".join(notes) or None)
-    return LoadResult(str(raw.path), "loaded", batch_id, wave, read, loaded, quarantined, blank, notes=notes)
+                 rows_blank=blank, message="; ".join(notes) or None, cells_quarantined=cells)
+    return LoadResult(str(raw.path), "loaded", batch_id, wave, read, loaded, quarantined, blank, notes=notes,
+                      cells_quarantined=cells)
 
 
 def _labels_array(dicts: list[dict[str, str]]) -> pa.Array:

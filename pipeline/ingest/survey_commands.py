@@ -20,16 +20,24 @@ def ingest_survey_command(
     exports: Annotated[list[Path] | None, typer.Argument(
         help="Kobo exports (XLSX, XLS or CSV; the files of one multi-table export together), "
              "SPSS .sav or plain CSV files.")] = None,
-    form: Annotated[Path | None, typer.Option(help="The XLSForm the Kobo exports were made from.")] = None,
+    form: Annotated[list[Path] | None, typer.Option(
+        help="The XLSForm the Kobo exports were made from. Give it once per form version when the "
+             "export holds several (KPI exports all versions): the latest first.")] = None,
     wave: Annotated[str | None, typer.Option(
         help="Survey wave, e.g. 2024Q4 (default: the YYYYQn in each file name).")] = None,
     mapping: Annotated[Path | None, typer.Option(
-        help="Mapping file (YAML) for SPSS/plain CSV, or to override a form's shipped mapping.")] = None,
+        help="Mapping file (YAML) for SPSS/plain CSV, or to override a form's shipped mapping; "
+             "its format is in docs/raw_data.md, 'Mapping files'.")] = None,
 ) -> None:
-    """Load survey exports: typed, validated (bad rows quarantined), personal data removed."""
+    """Load survey exports: typed, validated, personal data removed.
+
+    A bad cell is loaded as missing and kept in the quarantine with its reason; a row is
+    quarantined only when it is unusable (no id, no design column, no consent). See
+    docs/raw_data.md for the rules and for the mapping file (--mapping).
+    """
     from pipeline.ingest.survey import ingest_survey
 
-    if not exports and form is None:
+    if not exports and not form:
         raise SpscError("nothing to load", "spsc ingest survey", "give export files (and --form for Kobo exports)")
     for result in ingest_survey(settings(), exports or [], form=form, wave=wave, mapping=mapping):
         console.print(result.line(), markup=False, highlight=False, soft_wrap=True)
@@ -44,19 +52,23 @@ def quarantine_command(
         help="Write every quarantined row to this .csv or .xlsx file for the field team.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show on screen.")] = 50,
 ) -> None:
-    """List quarantined rows with the reason (file, sheet, row, column, value, rule)."""
+    """List the quarantine: every problem with its reason and what it did to the load (row: the
+    row was not loaded; cell: the value was loaded as missing; note: loaded as it is)."""
     from pipeline.ingest.survey_quarantine import export_quarantine, read_quarantine
 
     frame = read_quarantine(settings(), batch)
     if out is not None:
         export_quarantine(frame, out)
-        console.print(f"{len(frame)} quarantined cells written to {out}", markup=False, highlight=False)
+        console.print(f"{len(frame)} quarantine rows written to {out}", markup=False, highlight=False)
         return
-    table = Table("batch", "file", "sheet", "row", "column", "value", "rule", "reason")
+    table = Table("batch", "file", "sheet", "row", "column", "value", "rule", "action", "reason")
     for row in frame.head(limit).itertuples(index=False):
         table.add_row(*("" if v is None or v != v else str(v) for v in row))
     console.print(table)
     shown = min(limit, len(frame))
-    console.print(f"{len(frame)} quarantined cells" + (f" ({shown} shown; --out FILE for all)"
-                                                        if shown < len(frame) else ""),
-                  markup=False, highlight=False)
+    counts = frame["action"].value_counts()
+    rows = frame[frame["action"] == "row"][["batch_id", "sheet", "source_row"]].drop_duplicates()
+    summary = (f"{len(rows)} rows not loaded, {int(counts.get('cell', 0))} cells loaded as missing, "
+               f"{int(counts.get('note', 0))} notes")
+    console.print(summary + (f" ({shown} of {len(frame)} shown; --out FILE for all)"
+                             if shown < len(frame) else ""), markup=False, highlight=False)

@@ -34,7 +34,10 @@ from pipeline.ingest.xlsform import Form
 from pipeline.reference.names import normaliser
 
 PERSONAL_VALUE = "<personal>"
-PROBLEM_COLUMNS = ["sheet", "source_row", "column_name", "value", "rule", "reason"]
+PROBLEM_COLUMNS = ["sheet", "source_row", "column_name", "value", "rule", "reason", "action"]
+# what a problem does to the load: the row is not loaded, the cell is loaded as missing, or
+# the value is loaded as it is with a note
+ROW, CELL, NOTE = "row", "cell", "note"
 _PERSONAL_SHARE = 0.05  # a free-text column with more phone/e-mail-like values than this is dropped
 _TYPE_REASON = {
     "integer": "not a whole number", "number": "not a number", "boolean": "not yes/no (1/0, True/False)",
@@ -85,6 +88,17 @@ class Typed:
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
     bad_rows: set[int] = field(default_factory=set)
     dropped: list[str] = field(default_factory=list)   # fields dropped by the personal safety net
+    other_versions: dict[str, int] = field(default_factory=dict)  # versions not given: rows read with the latest
+
+    other_version_rows: set[int] = field(default_factory=set)
+
+    @property
+    def n_cells(self) -> int:
+        """Cells of loaded rows set missing."""
+        if self.problems.empty:
+            return 0
+        p = self.problems
+        return int(((p["action"] == CELL) & ~p["source_row"].isin(self.bad_rows)).sum())
 
     @property
     def landed(self):
@@ -113,16 +127,23 @@ def type_table(con: duckdb.DuckDBPyConnection, plan: TablePlan, name: str, form_
     filled = ", ".join(f"case when {clean_text('s.' + ident(h), trim=False)} is not null then 1 end"
                        for h in content)
     blank = f"coalesce({filled}) is null" if content else "true"
+    if not main and plan.index_sql is not None:
+        # a repeat instance is a row even without a stored answer (a group holding only nested
+        # repeats, or a household member whose only answer is a name)
+        blank = f"({blank}) and ({plan.index_sql}) is null"
     # three steps, so each cell is cleaned once and typed once: text, typed value, checks
     texts = [f"{f.text_sql} as {ident('t_' + f.column)}" for f in plan.fields]
     typed = [f"{f.typed_from(ident('t_' + f.column))} as {ident(f.column)}" for f in plan.fields]
     fails = [f"({ident('t_' + f.column)} is not null and {ident(f.column)} is null)"
              for f in plan.fields if f.type_checked]
     if main:
-        meta = {"__id": plan.id_sql, "__submitted": plan.submitted_sql, "__status": plan.status_sql,
+        meta = {"__id": plan.id_sql, "__submitted": plan.submitted_sql,
+                "__submitted_text": plan.submitted_text_sql, "__status": plan.status_sql,
                 "__version": plan.version_sql, "__index": plan.index_sql}
     else:
-        meta = {"__index": plan.index_sql, "__parent_index": plan.parent_index_sql}
+        meta = {"__index": plan.index_sql, "__parent_index": plan.parent_index_sql,
+                "__version": plan.version_sql}
+    meta["__ever"] = plan.effective_version_sql
     meta_sql = [f"{expr or 'null'} as {ident(n)}" for n, expr in meta.items()]
     step1 = (f"select {blank} as __blank, {', '.join([*meta_sql, *texts])} "
              f"from {ident(landed.rows_view)} s")
@@ -150,7 +171,44 @@ def type_table(con: duckdb.DuckDBPyConnection, plan: TablePlan, name: str, form_
         con.execute(f"delete from {ident(data)} where __blank")
     con.execute(f"create or replace temp view {ident(name)} as select rowid + {landed.first_row} as __row, "
                 f"* exclude (__index), coalesce(__index, rowid + 1) as __index from {ident(data)}")
-    return Typed(plan, name, landed.sheet, n_rows, n_blank)
+    typed = Typed(plan, name, landed.sheet, n_rows, n_blank)
+    if plan.version_sql is not None:
+        counts = dict(con.execute(f"select __version, count(*) from {ident(data)} group by all").fetchall())
+        given = set(plan.versions or ())
+        # a version column that never names a given version is not comparable (a form without
+        # a version in its settings): every row is then read with the form given
+        if given and given & set(counts):
+            typed.other_versions = {v: n for v, n in counts.items() if v is not None and v not in given}
+        if typed.other_versions:
+            others = ", ".join(literal(v) for v in typed.other_versions)
+            typed.other_version_rows = {int(r) for (r,) in con.execute(
+                f"select __row from {ident(name)} where __version in ({others})").fetchall()}
+    return typed
+
+
+def label_value_maps(con: duckdb.DuckDBPyConnection, table: ExportTable, form: Form) -> dict[str, dict[str, str]]:
+    """For a labels export: each select_multiple column's distinct values (space-joined choice
+    labels, which may hold spaces) read as choice names; values not made of labels are left out
+    (they pass unchanged, to be checked)."""
+    from pipeline.ingest.survey_plan import parse_labels
+
+    if not table.label_values:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for header, r in table.of_kind("question").items():
+        q = form.question(r.path)
+        if q is None or q.type != "select_multiple":
+            continue
+        col = ident(header)
+        values = [v for (v,) in con.execute(
+            f"select distinct trim({col}) from {ident(table.landed.rows_view)} where {col} is not null").fetchall()]
+        mapping = {}
+        for v in values:
+            names = parse_labels(v, form, q.list_name)
+            if names is not None and names != v:
+                mapping[v] = names
+        out[header] = mapping
+    return out
 
 
 def _municipality_map(con: duckdb.DuckDBPyConnection, typed: Typed, f: Field) -> str:
@@ -192,11 +250,14 @@ def _resolved_select(maps: dict[str, str], fields: list[Field]) -> tuple[list[st
 
 @dataclass
 class Checks:
-    """What pandera is to check of a typed table: the frame (index = source row) and rules."""
+    """What pandera is to check of a typed table: the frame (index = source row) and rules;
+    with ``versions`` (the form version each row is read with), each version's own rules."""
 
     frame: pd.DataFrame | None
     rules: list
     consent_column: str | None
+    fields: list[Field] | None = None
+    versions: pd.Series | None = None
 
 
 def failed_cells(con: duckdb.DuckDBPyConnection, typed: Typed) -> list[tuple[int, str, str]]:
@@ -232,7 +293,7 @@ def sql_problems(con: duckdb.DuckDBPyConnection, typed: Typed, maps: dict[str, s
     bad = failed_cells(con, typed)
     if bad:
         rows = [(typed.sheet, r, by_col[col].source, _shown(by_col[col], val), "type",
-                 f"{by_col[col].name.rsplit('/', 1)[-1]} {_TYPE_REASON[by_col[col].kind]}")
+                 f"{by_col[col].name.rsplit('/', 1)[-1]} {_TYPE_REASON[by_col[col].kind]}", None)
                 for r, col, val in bad]
         found.append(pd.DataFrame(rows, columns=PROBLEM_COLUMNS))
     for col, map_table in maps.items():
@@ -241,16 +302,29 @@ def sql_problems(con: duckdb.DuckDBPyConnection, typed: Typed, maps: dict[str, s
             f"select t.__row, t.{ident(col)}, m.reason from {ident(typed.table)} t join {ident(map_table)} m "
             f"on m.raw = t.{ident(col)} where m.muni_id is null").fetchall()
         found.append(pd.DataFrame(
-            [(typed.sheet, r, f.source, v, "municipality", f"{reason} {v!r}") for r, v, reason in rows],
+            [(typed.sheet, r, f.source, v, "municipality", f"{reason} {v!r}", None) for r, v, reason in rows],
             columns=PROBLEM_COLUMNS))
+    plan = typed.plan
+    if plan.submitted_text_sql is not None and "__submitted_text" in _columns(con, typed.table):
+        rows = con.execute(f"select __row, __submitted_text from {ident(typed.table)} "
+                           "where __submitted_text is not null and __submitted is null").fetchall()
+        found.append(pd.DataFrame(
+            [(typed.sheet, r, plan.submitted_source, v, "type",
+              "_submission_time is not a date and time: which edit of a submission counts falls back to "
+              "the order of the files and rows", NOTE) for r, v in rows], columns=PROBLEM_COLUMNS))
     return pd.concat([f for f in found if not f.empty] or found[:1], ignore_index=True)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(f"select * from {ident(table)} limit 0").description}
 
 
 def validation_checks(con: duckdb.DuckDBPyConnection, typed: Typed, maps: dict[str, str],
                       consent: str | None) -> Checks:
     """The frame and rules pandera validates (municipalities already replaced by their ids)."""
     plan = typed.plan
-    checked = [f for f in plan.fields if f.lo is not None or f.hi is not None or f.choices or f.required]
+    checked = [f for f in plan.fields
+               if f.lo is not None or f.hi is not None or f.choices or f.required or f.variants]
     if not checked:
         return Checks(None, [], None)
     exprs, joins = _resolved_select(maps, checked)
@@ -261,20 +335,33 @@ def validation_checks(con: duckdb.DuckDBPyConnection, typed: Typed, maps: dict[s
         consent_col = cf.column if cf is not None else None
         if consent_col is not None and cf not in checked:
             select += f", t.{ident(consent_col)}"
+    by_version = any(f.variants for f in checked)
+    if by_version:
+        select += ", t.__ever"
     frame = _frame(con, f"select t.__row, {select} from {ident(typed.table)} t {joins}").set_index("__row")
+    versions = frame.pop("__ever") if by_version else None
     if consent is not None and consent_col is None:  # no consent question: everyone consented
         consent_col = "__no_consent_column"
         frame[consent_col] = pd.Series("yes", index=frame.index, dtype="string")
-    return Checks(frame, [f.rule() for f in checked], consent_col)
+    return Checks(frame, [f.rule() for f in checked], consent_col, checked, versions)
 
 
 _PARALLEL_ROWS = 100_000  # above this, two threads validate half of the columns each
 
 
 def run_checks(checks: Checks) -> pd.DataFrame:
-    """Validate with pandera; big frames in two threads (Arrow kernels release the GIL)."""
+    """Validate with pandera; rows of each form version with that version's rules; big frames
+    in two threads (Arrow kernels release the GIL)."""
     if checks.frame is None:
         return _no_failures()
+    if checks.versions is not None:
+        parts = []
+        for version in checks.versions.dropna().unique():
+            rows = (checks.versions == version).fillna(False).to_numpy(dtype=bool)
+            rules = [r for r in (f.rule(version) for f in checks.fields) if r is not None]
+            parts.append(run_checks(Checks(checks.frame[rows], rules, checks.consent_column)))
+        parts = [p for p in parts if not p.empty]
+        return pd.concat(parts, ignore_index=True) if parts else _no_failures()
     if len(checks.frame) < _PARALLEL_ROWS or len(checks.rules) < 2:
         return validate_frame(checks.frame, checks.rules, checks.consent_column)
 
@@ -293,8 +380,27 @@ def _no_failures() -> pd.DataFrame:
     return pd.DataFrame(columns=["source_row", "column", "value", "rule", "reason"])
 
 
+def _actions(typed: Typed, problems: pd.DataFrame) -> pd.Series:
+    """What each problem does: quarantine the row (a row-level field: identity, design,
+    consent; an orphan), note a value kept as it is (a required answer left blank; a value of a
+    row whose form version was not given), or load the cell as missing (everything else)."""
+    by_source = {f.source: f for f in typed.plan.fields}
+    other_rows = typed.other_version_rows
+    out = []
+    for row, col, rule in zip(problems["source_row"], problems["column_name"], problems["rule"], strict=True):
+        f = by_source.get(col)
+        if rule in ("orphan", "parent_quarantined") or (f is not None and (f.row_level or f.kind == "code")):
+            out.append(ROW)
+        elif rule == "required" or (f is not None and not f.canonical and int(row) in other_rows):
+            out.append(NOTE)
+        else:
+            out.append(CELL)
+    return pd.Series(out, index=problems.index, dtype=object)
+
+
 def set_problems(typed: Typed, found_sql: pd.DataFrame, found_checks: pd.DataFrame | None = None) -> None:
-    """Merge the problems of a table into ``typed.problems`` and ``typed.bad_rows``."""
+    """Merge the problems of a table into ``typed.problems`` (with their action) and
+    ``typed.bad_rows`` (rows not loaded)."""
     parts = [found_sql]
     if found_checks is not None and not found_checks.empty:
         result = found_checks.rename(columns={"column": "column_name"})
@@ -302,6 +408,7 @@ def set_problems(typed: Typed, found_sql: pd.DataFrame, found_checks: pd.DataFra
         codes = {f.source for f in typed.plan.fields if f.kind == "code"}
         result["value"] = [PERSONAL_VALUE if src in codes and v is not None else v
                            for src, v in zip(result["column_name"], result["value"], strict=True)]
+        result["action"] = None
         parts.append(result[PROBLEM_COLUMNS])
     parts = [p for p in parts if not p.empty]
     problems = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PROBLEM_COLUMNS)
@@ -313,8 +420,29 @@ def set_problems(typed: Typed, found_sql: pd.DataFrame, found_checks: pd.DataFra
                 zip(problems["source_row"], problems["column_name"], problems["rule"], strict=True)]
         problems = problems[keep].reset_index(drop=True)
         problems["value"] = problems["value"].map(safe_value).astype(object)
+        fixed = problems["action"].notna()
+        problems["action"] = problems["action"].where(fixed, _actions(typed, problems))
     typed.problems = problems
-    typed.bad_rows = set(int(r) for r in problems["source_row"]) if not problems.empty else set()
+    rows = problems["source_row"][problems["action"] == ROW] if not problems.empty else []
+    typed.bad_rows = {int(r) for r in rows}
+
+
+def null_cells(con: duckdb.DuckDBPyConnection, typed: Typed) -> int:
+    """Load the quarantined cells of loaded rows as missing; returns how many cells."""
+    p = typed.problems
+    if p.empty:
+        return 0
+    by_source = {f.source: f for f in typed.plan.fields}
+    cells = p[(p["action"] == CELL) & ~p["source_row"].isin(typed.bad_rows)]
+    done = 0
+    for source, group in cells.groupby("column_name"):
+        f = by_source.get(source)
+        if f is None:
+            continue
+        rows = ", ".join(str(int(r) - typed.landed.first_row) for r in group["source_row"].unique())
+        con.execute(f"update {ident(typed.table + '_data')} set {ident(f.column)} = null where rowid in ({rows})")
+        done += len(group)
+    return done
 
 
 def find_problems(con: duckdb.DuckDBPyConnection, typed: Typed, maps: dict[str, str],
@@ -402,13 +530,13 @@ def cascade(main: Typed, links: list[Link]) -> None:
         t = link.typed
         parent_bad = bad_of.get(link.parent_path, set())
         extra = [(t.sheet, r, "_parent_index", None, "orphan",
-                  f"no parent row for this {link.repeat_path} row in the export")
+                  f"no parent row for this {link.repeat_path} row in the export", ROW)
                  for r in sorted(link.orphans) if r not in t.bad_rows]
         where = f"sheet {main.sheet}" if link.parent_path is None else f"repeat {link.parent_path}"
         for r, p in sorted(link.parents.items()):
             if r not in t.bad_rows and r not in link.orphans and p in parent_bad:
                 extra.append((t.sheet, r, None, None, "parent_quarantined",
-                              f"its parent row ({where}, row {p}) is quarantined"))
+                              f"its parent row ({where}, row {p}) is quarantined", ROW))
         if extra:
             add = pd.DataFrame(extra, columns=PROBLEM_COLUMNS)
             t.problems = pd.concat([t.problems, add], ignore_index=True) if not t.problems.empty else add
@@ -452,7 +580,7 @@ def store_main(con: duckdb.DuckDBPyConnection, ctx: StoreContext, main: Typed,
         "insert into stg_survey__submissions (submission_id, batch_id, form_id, form_version, wave, target,"
         " respondent_key, source_sheet, source_row, source_index, submitted_at,"
         " validation_status, kobo_version, is_current)"
-        f" select {base} + t.__row, ?, ?, ?, ?, ?, t.__key, ?, t.__row, t.__index,"
+        f" select {base} + t.__row, ?, ?, coalesce(t.__ever, ?), ?, ?, t.__key, ?, t.__row, t.__index,"
         f" t.__submitted, t.__status, t.__version, true from {ident(main.table)} t"
         f" anti join {ident(excluded)} x on x.__row = t.__row",
         [ctx.main_batch, ctx.form_id, ctx.form_version, ctx.wave, target, main.sheet])
@@ -504,12 +632,22 @@ def store_repeats(con: duckdb.DuckDBPyConnection, ctx: StoreContext, main: Typed
         fields = [f for f in t.plan.fields if f.stored and f.source not in t.dropped]
         good = {r: m for r, m in link.sub_rows.items() if r not in t.bad_rows}
         out[link.repeat_path] = len(good)
-        if not good or not fields:
+        if not good:
             continue
         sub = f"{t.table}_sub"
         _register(con, sub, pa.table({"__row": pa.array(list(good), pa.int64()),
                                       "__main_row": pa.array(list(good.values()), pa.int64())}))
         batch = ctx.batch_of_sheet[(str(t.landed.file), t.sheet)]
+        # every instance, with its links, whether or not an answer of it is stored
+        con.execute(
+            "insert into stg_survey__repeat_instances (submission_id, batch_id, repeat_path, row_index,"
+            " parent_path, parent_index, source_sheet, source_row)"
+            f" select i.submission_id, {batch}, {literal(link.repeat_path)}, t.__index,"
+            f" {literal(link.parent_path)}, t.__parent_index, {literal(t.sheet)}, t.__row"
+            f" from {ident(t.table)} t join {ident(sub)} g on g.__row = t.__row"
+            f" join {ident(ids)} i on i.__row = g.__main_row")
+        if not fields:
+            continue
         casts = ", ".join(f"cast(t.{ident(f.column)} as varchar) as {ident(f.name)}" for f in fields)
         names = ", ".join(ident(f.name) for f in fields)
         con.execute(
@@ -553,6 +691,12 @@ def store_wide_repeats(con: duckdb.DuckDBPyConnection, ctx: StoreContext, main: 
             f"from ({' union all '.join(parts)}) w {parent_join}")
         numbered[path] = inst
         out[path] = _scalar(con, f"select count(*) from {ident(inst)}")
+        con.execute(
+            "insert into stg_survey__repeat_instances (submission_id, batch_id, repeat_path, row_index,"
+            " parent_path, parent_index, source_sheet, source_row)"
+            f" select i.submission_id, {ctx.main_batch}, {literal(path)}, w.row_index, {literal(parent_path)},"
+            f" w.parent_index, {literal(main.sheet)}, w.__row from {ident(inst)} w"
+            f" join {ident(ids)} i on i.__row = w.__row")
         values = []
         for chain, fields in instances:
             for f in fields:

@@ -25,6 +25,7 @@ SURVEY_MODELS: tuple[tuple[str, str, str], ...] = (
     ("marts", "codebook_choices", "table"),
     ("marts", "survey_responses_long", "view"),
     ("marts", "survey_repeat_rows", "view"),
+    ("marts", "survey_repeat_instances", "view"),
 )
 # marts refilled one wave at a time (the others are small or views)
 _BY_WAVE = {"respondents", "citizen_responses", "youth_responses"}

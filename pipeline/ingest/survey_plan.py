@@ -63,6 +63,10 @@ class Field:
     canonical: bool = False
     repeat_path: str | None = None
     indices: tuple[int, ...] = ()
+    row_level: bool = False        # a problem here quarantines the row (else: the cell)
+    # how rows of each given form version are checked, where versions differ (None: all alike);
+    # a version absent from the map did not ask the question
+    variants: dict[str, Field] | None = None
 
     @property
     def typed_sql(self) -> str:
@@ -79,9 +83,19 @@ class Field:
     def type_checked(self) -> bool:
         return self.kind in {"integer", "number", "boolean", "date", "datetime"}
 
-    def rule(self) -> Rule:
-        return Rule(column=self.column, source=self.source, kind=self.kind, lo=self.lo, hi=self.hi,
-                    choices=self.choices, required=self.required, label=self.name.rsplit("/", 1)[-1])
+    def rule(self, version: str | None = None) -> Rule | None:
+        """The checks of this field (for rows of ``version``: ``None`` when that version did
+        not ask the question)."""
+        spec = self
+        if version is not None and self.variants is not None:
+            spec = self.variants.get(version)
+            if spec is None:
+                return None
+        kind = spec.kind
+        if kind in {"integer", "number"} and self.kind not in {"integer", "number"}:
+            kind = "text"  # typed as text for every version: ranges are not checked
+        return Rule(column=self.column, source=self.source, kind=kind, lo=spec.lo, hi=spec.hi,
+                    choices=spec.choices, required=spec.required, label=self.name.rsplit("/", 1)[-1])
 
 
 @dataclass
@@ -93,8 +107,12 @@ class TablePlan:
     id_sql: str | None = None          # submission identity text (uuid or the source's id)
     id_is_uuid: bool = True            # a Kobo uuid (global) rather than an id scoped to the form
     submitted_sql: str | None = None
+    submitted_text_sql: str | None = None
+    submitted_source: str | None = None
     status_sql: str | None = None
     version_sql: str | None = None
+    effective_version_sql: str | None = None   # the given version a row is read with
+    versions: tuple[str, ...] = ()             # the given versions, latest first
     index_sql: str | None = None
     parent_index_sql: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -135,40 +153,101 @@ class _Counter:
         return f"c{self.n}"
 
 
+_TEXTLIKE = {"text", "category", "multi"}
+
+
+def _versioned(table: ExportTable, form: Form) -> tuple[str | None, tuple[str, ...]]:
+    """The SQL of the given version each row is read with, and the given versions (latest
+    first); ``(None, ())`` for a single version or an export without ``__version__``."""
+    h = table.meta("version")
+    if h is None:
+        return None, ()
+    names = tuple(form.version_names)
+    if len(form.versions) < 2:
+        return None, names
+    given = ", ".join(literal(v) for v in names)
+    raw = _clean(h, "text")
+    return f"(case when {raw} in ({given}) then {raw} else {literal(form.version)} end)", names
+
+
 def _question_fields(table: ExportTable, form: Form, counter: _Counter, *, skip: set[str],
-                     with_indices: bool) -> list[Field]:
-    """Generic fields: one per question column of the table (codebook kinds and choices)."""
+                     with_indices: bool, value_maps: dict[str, dict[str, str]] | None = None) -> list[Field]:
+    """Generic fields: one per question column of the table (codebook kinds and choices), each
+    row read with its own form version where the versions differ."""
     fields: list[Field] = []
     questions = table.of_kind("question")
     options = table.of_kind("option")
+    version_sql, versions = _versioned(table, form)
     seen: set[tuple[str, tuple[int, ...]]] = set()
     for header, r in questions.items():
         if r.path in skip or bool(r.indices) != with_indices or (r.path, r.indices) in seen:
             continue  # a second column for the same question (a repeated header) is not read
         seen.add((r.path, r.indices))
-        q = form.question(r.path)
-        if q.type == "select_multiple":
-            # the space-separated column says it all; its 0/1 columns are not read
-            group = [_generic(q, form, counter, header, _multi_sql(header, []))]
-        else:
-            group = [_generic(q, form, counter, header, _clean(header, _KIND_OF_TYPE.get(q.type, "text")),
-                              labels=table.label_values)]
-        for f in group:
-            f.repeat_path, f.indices = q.repeat_path, r.indices
-        fields += group
-    for header, o in options.items():  # 0/1 columns without their space-separated column
+        opts = [(x.choice, h) for h, x in options.items() if x.path == r.path and x.indices == r.indices]
+        fields += _fields_of(table, form, counter, r.path, header, opts, r.indices, version_sql, versions,
+                             value_maps or {})
+    for _header, o in options.items():  # 0/1 columns without their space-separated column
         if (o.path, o.indices) in seen or o.path in skip or bool(o.indices) != with_indices:
             continue
-        q = form.question(o.path)
         seen.add((o.path, o.indices))
         opts = [(x.choice, h) for h, x in options.items() if x.path == o.path and x.indices == o.indices]
-        group = [_generic(q, form, counter, header, _multi_sql(None, opts),
-                          source=", ".join(h for _, h in opts)),
-                 *(_option_check(h, q, counter) for _, h in opts)]
-        for f in group:
-            f.repeat_path, f.indices = q.repeat_path, o.indices
-        fields += group
+        fields += _fields_of(table, form, counter, o.path, None, opts, o.indices, version_sql, versions,
+                             value_maps or {})
     return fields
+
+
+def _text_of(q: Question, form: Form, table: ExportTable, header: str | None,
+             opts: list[tuple[str, str]], value_maps: dict[str, dict[str, str]]) -> str:
+    """The cleaned text of one question as one form version reads it."""
+    kind = _KIND_OF_TYPE.get(q.type, "text")
+    if header is None:
+        return _multi_sql(None, opts) if kind == "multi" else "null"
+    if kind == "multi":
+        if table.label_values:
+            # labels may hold spaces: the 0/1 columns say which choices; without them, the
+            # space-joined labels are parsed against the choice labels (value_maps)
+            parsed = recode(_clean(header, "text"), value_maps.get(header, {}))
+            return f"coalesce({_multi_sql(None, opts)}, {parsed})" if opts else parsed
+        return _multi_sql(header, [])
+    text = _clean(header, kind)
+    if table.label_values and kind == "category":
+        text = recode(text, label_recode(form, q.list_name))
+    return text
+
+
+def _fields_of(table: ExportTable, form: Form, counter: _Counter, path: str, header: str | None,
+               opts: list[tuple[str, str]], indices: tuple[int, ...], version_sql: str | None,
+               versions: tuple[str, ...], value_maps: dict[str, dict[str, str]]) -> list[Field]:
+    q = form.question(path)
+    source = header or ", ".join(h for _, h in opts)
+    main = _generic(q, form, counter, source, _text_of(q, form, table, header, opts, value_maps))
+    checks = [_option_check(h, q, counter) for _, h in opts] if header is None else []
+    if versions and version_sql is not None:
+        variants: dict[str, Field] = {}
+        for v in versions:
+            vf = form.versions[v]
+            vq = vf.question(path)
+            if vq is None:
+                continue
+            text = _text_of(vq, vf, table, header, opts if vq.type == "select_multiple" else [], value_maps) \
+                if header is not None or vq.type == "select_multiple" else "null"
+            variants[v] = _generic(vq, vf, _Counter(), source, text)
+        alike = all((f.text_sql, f.kind, f.choices, f.lo, f.hi, f.required) ==
+                    (main.text_sql, main.kind, main.choices, main.lo, main.hi, main.required)
+                    for f in variants.values()) and len(variants) == len(versions)
+        if not alike:
+            texts = {v: f.text_sql for v, f in variants.items()}
+            if len(set(texts.values())) > 1 or len(texts) < len(versions):
+                whens = " ".join(f"when {literal(v)} then {t}" for v, t in texts.items())
+                main.text_sql = f"(case {version_sql} {whens} else null end)"
+            kinds = {f.kind for f in variants.values()}
+            if len(kinds) > 1:
+                main.kind = "text" if kinds <= _TEXTLIKE or not kinds <= {"integer", "number"} else "number"
+                main.lo = main.hi = None
+            main.variants = variants
+    for f in [main, *checks]:
+        f.repeat_path, f.indices = q.repeat_path, indices
+    return [main, *checks]
 
 
 def label_recode(form: Form, list_name: str | None) -> dict[str, str]:
@@ -182,11 +261,33 @@ def label_recode(form: Form, list_name: str | None) -> dict[str, str]:
     return {label: next(iter(n)) for label, n in seen.items() if len(n) == 1 and label not in names}
 
 
+def parse_labels(text: str, form: Form, list_name: str | None) -> str | None:
+    """Space-joined choice labels (a labels export's select_multiple, labels may hold spaces)
+    as space-joined choice names; ``None`` when the text is not made of the list's labels or
+    can be read two ways."""
+    labels: dict[str, set[str]] = {}
+    for c in form.choices:
+        if c.list_name == list_name:
+            for label in [*c.labels.values(), c.name]:
+                labels.setdefault(" ".join(label.split()).casefold(), set()).add(c.name)
+    words = text.split()
+    ways: list[list[list[str]]] = [[] for _ in range(len(words) + 1)]
+    ways[0] = [[]]
+    for end in range(1, len(words) + 1):
+        for start in range(end):
+            names = labels.get(" ".join(words[start:end]).casefold())
+            if names and ways[start] and len(names) == 1:
+                ways[end] += [[*w, next(iter(names))] for w in ways[start][:2]]
+        ways[end] = ways[end][:2]
+    found = {tuple(w) for w in ways[-1]}
+    if len(found) != 1:
+        return None
+    return " ".join(next(iter(found)))
+
+
 def _generic(q: Question, form: Form, counter: _Counter, header: str, text_sql: str,
-             source: str | None = None, labels: bool = False) -> Field:
+             source: str | None = None) -> Field:
     kind = _KIND_OF_TYPE.get(q.type, "text")
-    if labels and kind == "category":
-        text_sql = recode(text_sql, label_recode(form, q.list_name))
     lo, hi = constraint_range(q.constraint) if kind in {"integer", "number"} else (None, None)
     choices = tuple(form.choice_names(q.list_name)) if kind in {"category", "multi"} else None
     required = "always" if q.required and not form.is_conditional(q) else None
@@ -205,7 +306,7 @@ def _meta_sql(table: ExportTable, key: str) -> str | None:
 
 
 def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: Target | None,
-              *, kobo: bool) -> TablePlan:
+              *, kobo: bool, value_maps: dict[str, dict[str, str]] | None = None) -> TablePlan:
     """The plan of a main table: canonical fields through the mapping (if any), generic
     fields for every other question.
 
@@ -232,12 +333,15 @@ def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: T
     submitted = mapping.submitted_at if mapping and mapping.submitted_at else None
     sub_header = _find_header(table, submitted) if submitted else table.meta("submitted_at")
     if sub_header:
-        plan.submitted_sql = as_timestamp(_clean(sub_header, "datetime"))
+        plan.submitted_text_sql = _clean(sub_header, "datetime")
+        plan.submitted_sql = as_timestamp(plan.submitted_text_sql)
+        plan.submitted_source = sub_header
     status = _meta_sql(table, "validation_status")
     if status:
         # Kobo writes {} for "no status" and prefixes statuses with validation_status_
         plan.status_sql = f"nullif(replace({status}, 'validation_status_', ''), '{{}}')"
     plan.version_sql = _meta_sql(table, "version")
+    plan.effective_version_sql, plan.versions = _versioned(table, form)
     index = _meta_sql(table, "index")
     # without _index (CSV exports), the data row number stands in (see type_table)
     plan.index_sql = as_integer(index) if index else None
@@ -257,9 +361,10 @@ def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: T
         if missing:
             raise RejectedFile(f"missing required columns: {', '.join(missing)}", str(table.landed.file),
                                "is this an export of the right form, with XML names or labels as headers?")
-    plan.fields += _question_fields(table, form, counter, skip=mapped_paths, with_indices=False)
+    plan.fields += _question_fields(table, form, counter, skip=mapped_paths, with_indices=False,
+                                    value_maps=value_maps)
     # repeat instances held as [n] columns (wide CSV) are typed and checked with their row
-    plan.fields += _question_fields(table, form, counter, skip=set(), with_indices=True)
+    plan.fields += _question_fields(table, form, counter, skip=set(), with_indices=True, value_maps=value_maps)
     return plan
 
 
@@ -312,16 +417,18 @@ def _canonical_field(table: ExportTable, form: Form, canonical: Canonical, sourc
     source_text = header or ", ".join(h for _, h in options)
     f = Field(column=counter.next(), name=canonical.name, source=source_text, kind=kind, text_sql=text,
               lo=spec.lo, hi=spec.hi, choices=choices or None, required=canonical.required,
-              canonical=True)
+              canonical=True, row_level=canonical.row_level)
     fields = [f, *(_option_check(h, q, counter) for _, h in options)]
     return fields, {q.path} if q is not None else {source}
 
 
-def plan_repeat(table: ExportTable, form: Form) -> TablePlan:
+def plan_repeat(table: ExportTable, form: Form, value_maps: dict[str, dict[str, str]] | None = None) -> TablePlan:
     """The plan of a repeat table (a sheet or a file of its own): generic fields, links."""
     plan = TablePlan(table)
     counter = _Counter()
-    plan.fields = _question_fields(table, form, counter, skip=set(), with_indices=False)
+    plan.fields = _question_fields(table, form, counter, skip=set(), with_indices=False, value_maps=value_maps)
+    plan.version_sql = _meta_sql(table, "version")
+    plan.effective_version_sql, plan.versions = _versioned(table, form)
     index = _meta_sql(table, "index")
     parent = _meta_sql(table, "parent_index")
     if index is None or parent is None:

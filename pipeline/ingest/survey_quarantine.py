@@ -1,4 +1,5 @@
-"""The quarantine as the field team sees it: one row per rejected cell, with the reason.
+"""The quarantine as the field team sees it: one row per problem, with the reason and what it
+did (``action``: ``row`` not loaded, ``cell`` loaded as missing, ``note`` loaded as it is).
 
 Values of personal columns never reach the quarantine (the loaders write ``<personal>``);
 exports to CSV/XLSX neutralise text a spreadsheet would run as a formula.
@@ -15,14 +16,16 @@ from pipeline.errors import SpscError
 from pipeline.exports import neutralise_frame
 from pipeline.warehouse import connect
 
-COLUMNS = ["batch_id", "file_name", "sheet", "source_row", "column_name", "value", "rule", "reason"]
+COLUMNS = ["batch_id", "file_name", "sheet", "source_row", "column_name", "value", "rule", "action", "reason"]
 
 
 def read_quarantine(settings: Settings, batch: int | None = None) -> pd.DataFrame:
     """Quarantined cells (all batches, or one), in file and row order."""
     con = connect(settings.db, read_only=True)
     try:
-        sql = f"select {', '.join(COLUMNS)} from quarantine"
+        # quarantine rows written before cell-level quarantine have no action: they were rows
+        columns = ", ".join("coalesce(action, 'row') as action" if c == "action" else c for c in COLUMNS)
+        sql = f"select {columns} from quarantine"
         params: list = []
         if batch is not None:
             sql += " where batch_id = ?"

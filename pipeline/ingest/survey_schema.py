@@ -29,6 +29,9 @@ class Canonical:
         choices: valid values of a category; ``None`` takes them from the source codebook.
         required: ``always``, ``answering`` (only when the respondent consented) or ``None``.
         sql_type: the staging column type.
+        row_level: the row is unusable without a valid value (an identity, a design column,
+            the consent): a problem quarantines the row. Any other bad cell is loaded as
+            missing, with the value and reason in the quarantine.
     """
 
     name: str
@@ -38,6 +41,7 @@ class Canonical:
     choices: tuple[str, ...] | None = None
     required: str | None = None
     sql_type: str = "varchar"
+    row_level: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,8 @@ def _int(name, lo, hi, required=None):
     return Canonical(name, "integer", lo, hi, required=required, sql_type="integer")
 
 
-def _cat(name, choices=None, required=None):
-    return Canonical(name, "category", choices=choices, required=required)
+def _cat(name, choices=None, required=None, row_level=False):
+    return Canonical(name, "category", choices=choices, required=required, row_level=row_level)
 
 
 _TIMES = (Canonical("started_at", "datetime", sql_type="timestamp"),
@@ -76,8 +80,8 @@ CITIZEN = Target(
     name="citizen", table="stg_survey__citizen", form_id="spsc_citizen_survey", consent="consent",
     questions=(
         *_TIMES,
-        _cat("consent", ("yes", "no"), required="always"),
-        Canonical("municipality", "municipality", required="always"),
+        _cat("consent", ("yes", "no"), required="always", row_level=True),
+        Canonical("municipality", "municipality", required="always", row_level=True),
         Canonical("settlement", "text"),
         _cat("urban_rural", ("urban", "rural")),
         _cat("sex", ("male", "female"), required="answering"),
@@ -88,9 +92,9 @@ CITIZEN = Target(
         Canonical("dialogue_participation", "boolean", sql_type="boolean"),
         _int("trust_other_entity", 0, 10),
         Canonical("contact_willing", "multi", choices=("neighbour", "colleague", "friend", "in_law", "none")),
-        _cat("stratum", required="always"),
-        _cat("psu", required="always"),
-        Canonical("weight", "number", lo=0.0, required="always", sql_type="double"),
+        _cat("stratum", required="always", row_level=True),
+        _cat("psu", required="always", row_level=True),
+        Canonical("weight", "number", lo=0.0, required="always", sql_type="double", row_level=True),
         Canonical("fpc", "number", lo=1.0, sql_type="double"),
     ),
 )
@@ -99,8 +103,8 @@ YOUTH = Target(
     name="youth", table="stg_survey__youth", form_id="spsc_youth_prepost",
     questions=(
         *_TIMES,
-        Canonical("participant_code", "code", required="always"),
-        _cat("phase", ("pre", "post"), required="always"),
+        Canonical("participant_code", "code", required="always", row_level=True),
+        _cat("phase", ("pre", "post"), required="always", row_level=True),
         Canonical("municipality", "municipality", required="always"),
         _cat("sex", ("male", "female"), required="always"),
         _int("age", 15, 100, required="always"),

@@ -16,7 +16,7 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.warehouse.db import first_row
 
-QUARANTINE_COLUMNS = ["sheet", "source_row", "column_name", "value", "rule", "reason"]
+QUARANTINE_COLUMNS = ["sheet", "source_row", "column_name", "value", "rule", "reason", "action"]
 
 
 def file_sha256(path: Path | str, chunk: int = 1 << 20) -> str:
@@ -86,16 +86,19 @@ def start_batch(con: duckdb.DuckDBPyConnection, path: Path | str, sha256: str, k
 
 
 def finish_batch(con: duckdb.DuckDBPyConnection, batch_id: int, *, rows_read: int, rows_loaded: int,
-                 rows_quarantined: int, rows_blank: int = 0, message: str | None = None) -> None:
-    """Close a batch with its row accounting; refuses counts that do not add up."""
+                 rows_quarantined: int, rows_blank: int = 0, message: str | None = None,
+                 cells_quarantined: int = 0) -> None:
+    """Close a batch with its row accounting (and the cells of loaded rows set missing);
+    refuses counts that do not add up."""
     if rows_read != rows_loaded + rows_quarantined + rows_blank:
         raise AssertionError(
             f"batch {batch_id}: rows read {rows_read} != loaded {rows_loaded} + quarantined "
             f"{rows_quarantined} + blank {rows_blank}")
     con.execute(
         "update load_batches set rows_read = ?, rows_loaded = ?, rows_quarantined = ?, rows_blank = ?,"
-        " finished_at = ?, status = 'loaded', message = ? where batch_id = ?",
-        [rows_read, rows_loaded, rows_quarantined, rows_blank, datetime.now(), message, batch_id])
+        " cells_quarantined = ?, finished_at = ?, status = 'loaded', message = ? where batch_id = ?",
+        [rows_read, rows_loaded, rows_quarantined, rows_blank, cells_quarantined, datetime.now(), message,
+         batch_id])
 
 
 def quarantine_rows(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: str,
@@ -108,13 +111,15 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: st
     frame.insert(0, "batch_id", batch_id)
     frame["value"] = frame["value"].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v)[:500])
     frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
-    for col in ("sheet", "column_name", "rule", "reason"):
+    frame["action"] = frame["action"].fillna("row")
+    for col in ("sheet", "column_name", "rule", "reason", "action"):
         frame[col] = frame[col].astype("string")
     con.register("_quarantine_in", frame)
     try:
         con.execute(
-            "insert into quarantine (batch_id, file_name, sheet, source_row, column_name, value, rule, reason)"
-            " select batch_id, file_name, sheet, source_row, column_name, value, rule, reason from _quarantine_in")
+            "insert into quarantine (batch_id, file_name, sheet, source_row, column_name, value, rule, reason,"
+            " action) select batch_id, file_name, sheet, source_row, column_name, value, rule, reason, action"
+            " from _quarantine_in")
     finally:
         con.unregister("_quarantine_in")
     return len(frame)
