@@ -1,30 +1,37 @@
-"""Survey ingestion at scale: a 1,000,000-respondent Kobo CSV export, and Kobo XLSX throughput.
+"""Survey ingestion at scale: a 1.8M-row Kobo CSV export and a 100,000-submission Kobo XLSX.
 
-Target: ``spsc ingest survey`` of the CSV (typing, validation, quarantine, pseudonymisation,
-staging, marts, one transaction) takes at most 2x the time DuckDB's own ``read_csv`` takes to
-load the same file into a DuckDB file, measured in the same run; peak memory under 1.5 GB.
-Also reported: rows per second for a Kobo XLSX export (aim 50,000+).
+Targets, each a ratio against a reference measured in the same run (median of three
+interleaved runs), printed with its goal; the script exits non-zero when one is missed:
 
-Each measurement runs in a fresh Python process (imports done before the clock starts), so
-peak memory is that of the load alone. The sample files are generated once with ``spsc
-synth`` and kept in the temporary folder for later runs.
+- CSV: ``spsc ingest survey`` (typing, validation, cell-level quarantine, pseudonymisation,
+  staging, marts, one transaction) at most 2x DuckDB's own ``read_csv`` of the same file into
+  a DuckDB file (the clock inside each process, imports done); peak memory under 1.5 GB per
+  million rows.
+- XLSX: the whole ingest process at most 1.5x a whole process that reads the same workbook
+  with python-calamine into a DuckDB table of text columns (both timed from outside, start-up
+  and imports included: what a user waits for).
+
+The sample files are generated once with ``spsc synth`` and kept in the temporary folder for
+later runs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Timing, compare
 
-RESPONDENTS_1M = 111_112  # per municipality and wave: 9 x 111,112 = 1,000,008 respondents
-RESPONDENTS_XLSX = 5_556  # about 50,000 rows per wave
+RESPONDENTS_CSV = 200_000  # per municipality and wave: 9 x 200,000 = 1.8M respondents (plus dirt)
+RESPONDENTS_XLSX = 11_112  # about 100,000 submissions per wave
+CSV_LIMIT, XLSX_LIMIT = 2.0, 1.5
 MEMORY_LIMIT_MB = 1536
 REPEAT = 3
 CACHE = Path(tempfile.gettempdir()) / "spsc_bench_survey"
@@ -38,6 +45,24 @@ con.execute("create table t as select * from read_csv(?)", [csv])
 con.close()
 seconds = time.perf_counter() - t0
 print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+_CALAMINE = """
+import resource, sys, time
+import duckdb, pyarrow as pa
+from python_calamine import CalamineWorkbook
+xlsx, db = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+rows = CalamineWorkbook.from_path(xlsx).get_sheet_by_index(0).to_python()
+header, data = rows[0], rows[1:]
+columns = {f"c{j}": pa.array([None if r[j] == "" else str(r[j]) for r in data], pa.string())
+           for j in range(len(header))}
+con = duckdb.connect(db)
+con.register("t_in", pa.table(columns))
+con.execute("create table t as select * from t_in")
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - t0,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 _INGEST = """
@@ -54,17 +79,23 @@ seconds = time.perf_counter() - t0
 r = results[-1]
 print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "read": r.rows_read, "loaded": r.rows_loaded, "quarantined": r.rows_quarantined,
+                  "cells": r.cells_quarantined,
                   "replaced": r.replaced, "unchanged": r.unchanged}))
 """
 
 
 def _child(code: str, *args: str) -> dict:
+    """Run a step in a fresh process; adds ``wall``: the whole process's time, start-up included."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPSC_")}
+    t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", "import json\n" + textwrap.dedent(code), *args],
                           capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"benchmark step failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["wall"] = wall
+    return out
 
 
 def _sample(folder: Path, respondents: int, fmt: str) -> Path:
@@ -89,8 +120,8 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def main() -> None:
-    survey = _sample(CACHE / f"csv_{RESPONDENTS_1M}", RESPONDENTS_1M, "csv")
+def main() -> int:
+    survey = _sample(CACHE / f"csv_{RESPONDENTS_CSV}", RESPONDENTS_CSV, "csv")
     export, form = survey / "citizen_survey_2023Q1.csv", survey / "citizen_survey_form.xlsx"
     work = CACHE / "work"
     print(f"file: {export.name}, {export.stat().st_size / 1e6:.0f} MB", flush=True)
@@ -103,26 +134,36 @@ def main() -> None:
         peaks.append(last["peak_mb"])
         print(f"run {i + 1}: read_csv {ref['seconds']:.2f} s, ingest {last['seconds']:.2f} s, "
               f"peak {last['peak_mb']:.0f} MB", flush=True)
-    print(f"rows: read {last['read']:,} = loaded {last['loaded']:,} + quarantined {last['quarantined']:,}; "
-          f"{last['replaced']:,} edits replaced earlier versions, {last['unchanged']:,} duplicates counted once")
-    ratio = compare(Timing("spsc ingest survey (1M-row CSV)", min(ing_runs), ing_runs),
-                    Timing("duckdb read_csv into a DuckDB file", min(ref_runs), ref_runs), limit=2.0)
-    print(f"ratio: {ratio:.2f}x (target <= 2x)")
+    print(f"rows: read {last['read']:,} = loaded {last['loaded']:,} + quarantined {last['quarantined']:,} "
+          f"({last['cells']:,} cells loaded as missing); {last['replaced']:,} edits replaced earlier versions, "
+          f"{last['unchanged']:,} duplicates counted once")
+    csv_ratio = statistics.median(ing_runs) / statistics.median(ref_runs)
     peak = max(peaks)
-    print(f"peak memory of the ingest (worst run): {peak:.0f} MB (target < {MEMORY_LIMIT_MB} MB: "
-          f"{'met' if peak < MEMORY_LIMIT_MB else 'NOT met'})")
-    print(f"CSV throughput: {last['read'] / min(ing_runs):,.0f} rows/s")
+    per_million = peak / (last["read"] / 1e6)
+    print(f"peak memory of the ingest (worst run): {peak:.0f} MB, {per_million:.0f} MB per million rows "
+          f"(goal < {MEMORY_LIMIT_MB} MB per million: {'met' if per_million < MEMORY_LIMIT_MB else 'NOT met'})")
+    print(f"CSV throughput: {last['read'] / statistics.median(ing_runs):,.0f} rows/s")
 
     xsurvey = _sample(CACHE / f"xlsx_{RESPONDENTS_XLSX}", RESPONDENTS_XLSX, "xlsx")
     xlsx = xsurvey / "citizen_survey_2023Q1.xlsx"
-    runs = [_child(_INGEST, str(xlsx), str(xsurvey / "citizen_survey_form.xlsx"),
-                   str(_fresh(work / f"xlsx{i}"))) for i in range(REPEAT)]
-    best = min(runs, key=lambda r: r["seconds"])
-    rate = best["read"] / best["seconds"]
+    x_ref, x_ing = [], []
+    for i in range(REPEAT):
+        x_ref.append(_child(_CALAMINE, str(xlsx), str(_fresh(work / f"xref{i}") / "ref.duckdb"))["wall"])
+        best = _child(_INGEST, str(xlsx), str(xsurvey / "citizen_survey_form.xlsx"), str(_fresh(work / f"xlsx{i}")))
+        x_ing.append(best["wall"])
+        print(f"run {i + 1}: calamine -> DuckDB text table {x_ref[-1]:.2f} s, ingest {x_ing[-1]:.2f} s "
+              "(whole processes)", flush=True)
+    xlsx_ratio = statistics.median(x_ing) / statistics.median(x_ref)
     print(f"XLSX export {xlsx.name} ({xlsx.stat().st_size / 1e6:.1f} MB, {best['read']:,} rows): "
-          f"{best['seconds']:.2f} s, {rate:,.0f} rows/s (aim 50,000+: {'met' if rate >= 50_000 else 'NOT met'})")
+          f"{best['read'] / statistics.median(x_ing):,.0f} rows/s")
     _fresh(work)
+    ok_csv, ok_xlsx = csv_ratio <= CSV_LIMIT, xlsx_ratio <= XLSX_LIMIT
+    print(f"ratio CSV  ingest / read_csv (median of {REPEAT}): {csv_ratio:.2f}x (goal <= {CSV_LIMIT:g}x: "
+          f"{'met' if ok_csv else 'NOT met'})")
+    print(f"ratio XLSX ingest / calamine (median of {REPEAT}): {xlsx_ratio:.2f}x (goal <= {XLSX_LIMIT:g}x: "
+          f"{'met' if ok_xlsx else 'NOT met'})")
+    return 0 if ok_csv and ok_xlsx and per_million < MEMORY_LIMIT_MB else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -93,10 +93,10 @@ DAMAGE = {
         "raw_events: 1 events batches whose events present differ from rows_loaded"
         " (batch, ledger, present): (1, 2, 1)"),
     "orphan quarantine": (
-        "insert into quarantine values (99, 'x.xlsx', 's', 3, 'c', 'v', 'r', 'why')",
+        "insert into quarantine values (99, 'x.xlsx', 's', 3, 'c', 'v', 'r', 'why', 'row')",
         "quarantine: rows of 1 batches that are not loaded (orphans; batch, rows): (99, 1)"),
     "quarantine count": (
-        "insert into quarantine values (2, 'x.xlsx', 'EV-0001', 3, 'c', 'v', 'r', 'why')",
+        "insert into quarantine values (2, 'x.xlsx', 'EV-0001', 3, 'c', 'v', 'r', 'why', 'row')",
         "quarantine: 1 batches whose quarantined rows present differ from rows_quarantined"
         " (batch, ledger, present): (2, 0, 1)"),
     "participant lost": (

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
+import openpyxl
 import pandas as pd
 import pytest
 from helpers import query as _rows
@@ -39,6 +40,10 @@ def _warehouse_text(settings) -> str:
     finally:
         con.close()
     return "\x1f".join(parts)
+
+
+PROJECT_IDS = ["drvar", "livno", "ribnik", "kljuc", "glamoc", "sanski_most", "bosansko_grahovo",
+               "bosanski_petrovac", "mrkonjic_grad"]
 
 
 def _sheet(path: Path, index: int = 0) -> pd.DataFrame:
@@ -70,8 +75,11 @@ def test_sample_waves_load_with_planted_dirt_quarantined_and_counted(sample):
     for wave, t in sample.truth["citizen_survey"]["waves"].items():
         r = by_file[f"citizen_survey_{wave}.xlsx"]
         dirt = t["dirt"]
-        bad = dirt["municipality_misspelt"] + dirt["age_out_of_range"] + dirt["choice_not_in_form"]
+        # a misspelt municipality (a design column) quarantines the row; an impossible age or a
+        # choice not in the form is loaded as missing, the respondent kept
+        bad = dirt["municipality_misspelt"]
         assert (r.rows_read, r.rows_quarantined, r.rows_blank) == (t["rows"], bad, 0)
+        assert r.cells_quarantined == dirt["age_out_of_range"] + dirt["choice_not_in_form"]
         assert r.rows_loaded == t["rows"] - bad
         assert (r.replaced, r.unchanged) == (dirt["edited_submission"], dirt["duplicate_submission"])
         respondents = _rows(sample.settings, "select count(*), count(distinct respondent_key) from respondents "
@@ -80,10 +88,10 @@ def test_sample_waves_load_with_planted_dirt_quarantined_and_counted(sample):
         assert respondents == [(t["consented"] - bad, t["consented"] - bad)]
         assert _rows(sample.settings, "select count(*) from citizen_responses where wave = ?", [wave]) == \
             [(t["consented"] - bad,)]
-    rules = dict(_rows(sample.settings, "select rule, count(*) from quarantine group by rule"))
+    rules = dict(_rows(sample.settings, "select rule || ':' || action, count(*) from quarantine group by all"))
     planted = {d["kind"]: d["count"] for d in sample.truth["dirt"]}
-    assert rules == {"municipality": planted["municipality_misspelt"], "range": planted["age_out_of_range"],
-                     "choice": planted["choice_not_in_form"]}
+    assert rules == {"municipality:row": planted["municipality_misspelt"], "range:cell": planted["age_out_of_range"],
+                     "choice:cell": planted["choice_not_in_form"]}
     assert _rows(sample.settings, "select count(*) from survey_replacements")[0][0] == planted["edited_submission"]
 
 
@@ -94,7 +102,10 @@ def test_sample_values_reach_the_marts(sample):
     assert muni == [(0, 0, 0)]
     groups = {r[0] for r in _rows(sample.settings, "select distinct age_group from respondents "
                                                    "where form_id = 'spsc_citizen_survey'")}
-    assert groups == {"18-29", "30-44", "45-64", "65+"}
+    assert groups == {"18-29", "30-44", "45-64", "65+", None}  # None: an impossible age, loaded as missing
+    planted = {d["kind"]: d["count"] for d in sample.truth["dirt"]}
+    assert _rows(sample.settings, "select count(*) from respondents where form_id = 'spsc_citizen_survey' "
+                                  "and age is null")[0][0] == planted["age_out_of_range"]
     # an edited submission counts with its later answers
     later = _rows(sample.settings, "select count(*) from survey_replacements r join stg_survey__submissions s "
                                    "on s.submission_id = r.new_submission_id where s.is_current "
@@ -288,13 +299,17 @@ def test_spss_file_with_value_labels_and_a_mapping(warehouse, tmp_path):
                          variable_value_labels={"spol": {1: "Muški", 2: "Ženski"},
                                                 "q1": {99: "Ne zna"}})
     results = ingest_survey(warehouse, [sav], mapping=_mapping(tmp_path))
-    assert [(r.rows_read, r.rows_loaded, r.rows_quarantined, r.wave) for r in results] == [(4, 2, 2, "2022Q4")]
-    problems = _rows(warehouse, "select source_row, column_name, value, rule from quarantine order by 1")
-    assert problems == [(3, "dob", "130", "range"), (5, "opcina", "Nigdje", "municipality")]
+    # an unknown municipality makes the row unusable (a design column); an impossible age is
+    # loaded as missing, the respondent kept
+    assert [(r.rows_read, r.rows_loaded, r.rows_quarantined, r.cells_quarantined, r.wave)
+            for r in results] == [(4, 3, 1, 1, "2022Q4")]
+    problems = _rows(warehouse, "select source_row, column_name, value, rule, action from quarantine order by 1")
+    assert problems == [(3, "dob", "130", "range", "cell"), (5, "opcina", "Nigdje", "municipality", "row")]
     got = _rows(warehouse, "select r.muni_id, r.sex, r.age, r.weight, r.fpc, c.trust_municipality, c.education "
                            "from respondents r join citizen_responses c using (respondent_key, wave) order by 1")
     assert got == [("drvar", "male", 34, 10.5, 12.0, 7, "primary_or_less"),
-                   ("glamoc", "female", 61, 8.25, 9.0, None, "tertiary")]
+                   ("glamoc", "female", 61, 8.25, 9.0, None, "tertiary"),
+                   ("mrkonjic_grad", "female", None, 12.0, 20.0, 3, "secondary")]
     key = _rows(warehouse, "select respondent_key from respondents where muni_id = 'drvar'")[0][0]
     secret = warehouse.secret_path.read_bytes().strip()
     assert key == pseudonym(secret, "baseline_2022", "A1", prefix="r")
@@ -417,9 +432,13 @@ def test_cli_ingest_status_and_quarantine(warehouse, sample, tmp_path, capsys):
     assert main(["ingest", "survey", str(export), "--form", str(form)]) == 0
     assert "already loaded as batch 2, nothing to do" in capsys.readouterr().out
     assert main(["quarantine", "--batch", "2", "--out", str(tmp_path / "q.xlsx")]) == 0
-    assert "quarantined cells written" in capsys.readouterr().out
+    assert "quarantine rows written" in capsys.readouterr().out
     assert len(_sheet(tmp_path / "q.xlsx")) == sum(
         dirt["dirt"][k] for k in ("municipality_misspelt", "age_out_of_range", "choice_not_in_form"))
+    assert main(["quarantine", "--batch", "2"]) == 0
+    cells = dirt["dirt"]["age_out_of_range"] + dirt["dirt"]["choice_not_in_form"]
+    assert f"{dirt['dirt']['municipality_misspelt']} rows not loaded, {cells} cells loaded as missing, 0 notes" \
+        in capsys.readouterr().out
     other = tmp_path / "citizen_survey_2024Q4.csv"
     _sheet(export).head(5).to_csv(other, index=False)
     assert main(["ingest", "survey", str(other)]) == 1
@@ -472,11 +491,12 @@ def test_big_csv_path_blank_lines_row_numbers_and_background_hash(warehouse, sam
     form = sample.survey / "citizen_survey_form.xlsx"
     first = ingest_survey(warehouse, [path], form=form)[-1]
     n = len(export)
-    assert (first.rows_read, first.rows_loaded, first.rows_quarantined, first.rows_blank) == (n + 1, n - 1, 1, 1)
+    assert (first.rows_read, first.rows_loaded, first.rows_quarantined, first.rows_blank) == (n + 1, n, 0, 1)
+    assert first.cells_quarantined == 1
     # header on row 1, respondents on rows 2-3, the blank row 4, then respondents on rows 5-...:
     # the fifth respondent sits on row 7, as Excel shows it
-    assert _rows(warehouse, "select source_row, column_name, value from quarantine") == [
-        (7, "demographics/age", "130")]
+    assert _rows(warehouse, "select source_row, column_name, value, action from quarantine") == [
+        (7, "demographics/age", "130", "cell")]
     again = ingest_survey(warehouse, [path], form=form)
     assert [r.status for r in again] == ["already loaded"]
 
@@ -530,11 +550,54 @@ def test_title_rows_hidden_sheets_and_nul_bytes(warehouse, sample, tmp_path):
     wb["spsc_citizen_survey"].cell(4, list(export.columns).index("demographics/age") + 1).value = "abc"
     wb.save(path)
     result = ingest_survey(warehouse, [path], form=sample.survey / "citizen_survey_form.xlsx")[-1]
-    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (len(export), len(export) - 1, 1)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (len(export), len(export), 0)
     assert any("title rows" in n for n in result.notes) and any("liste" in n for n in result.notes)
-    assert _rows(warehouse, "select source_row, value, rule from quarantine") == [(4, "abc", "type")]
+    assert _rows(warehouse, "select source_row, value, rule, action from quarantine") == [(4, "abc", "type", "cell")]
     nul = tmp_path / "citizen_survey_2023Q1_nul.csv"
     export.to_csv(nul, index=False)
     nul.write_bytes(nul.read_bytes().replace(b"yes", b"y\x00es", 1))
     with pytest.raises(RejectedFile, match="NUL"):
         ingest_survey(warehouse, [nul], form=sample.survey / "citizen_survey_form.xlsx")
+
+
+def test_bad_metadata_cells_keep_their_submission(warehouse, sample, tmp_path):
+    """A malformed ``today`` is a missing interview date, not a lost respondent; a malformed
+    ``_submission_time`` is noted (it decides which edit counts) instead of vanishing."""
+    export = _sheet(sample.survey / "citizen_survey_2024Q1.xlsx")
+    export = export[(export["consent"] == "yes") & ~export["_uuid"].duplicated(keep=False)].head(9)
+    export = export[export["location/municipality"].isin(PROJECT_IDS)]
+    export = export[export["demographics/education"] != "vocational"].reset_index(drop=True)
+    export["demographics/age"] = export["demographics/age"].where(
+        pd.to_numeric(export["demographics/age"]).between(18, 95), "40")
+    export.loc[0, "today"] = "31.02.2024"
+    export.loc[1, "today"] = "juče"
+    export.loc[2, "_submission_time"] = "not a time"
+    path = tmp_path / "citizen_survey_2024Q1_meta.csv"
+    export.to_csv(path, index=False)
+    r = ingest_survey(warehouse, [path], form=sample.survey / "citizen_survey_form.xlsx")[-1]
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined, r.cells_quarantined) == (len(export), len(export), 0, 2)
+    got = _rows(warehouse, "select source_row, column_name, value, action from quarantine order by 1")
+    assert got == [(2, "today", "31.02.2024", "cell"), (3, "today", "juče", "cell"),
+                   (4, "_submission_time", "not a time", "note")]
+    dates = _rows(warehouse, "select count(*), count(interview_date) from stg_survey__citizen")
+    assert dates == [(len(export), len(export) - 2)]
+
+
+def test_an_export_already_loaded_registers_no_new_form_version(warehouse, sample, tmp_path):
+    from pipeline.ingest.xlsform import read_form
+
+    form = sample.survey / "citizen_survey_form.xlsx"
+    export = sample.survey / "citizen_survey_2023Q1.xlsx"
+    ingest_survey(warehouse, [export], form=form)
+    # the same form saved as another version: the export is a no-op, so the version is not kept
+    wb = openpyxl.load_workbook(form)
+    ws = wb["settings"]
+    col = [c.value for c in ws[1]].index("version") + 1
+    ws.cell(2, col).value = "2099.1"
+    other = tmp_path / "citizen_survey_form_2099.xlsx"
+    wb.save(other)
+    assert read_form(other).version == "2099.1"
+    before = _snapshot(warehouse)
+    results = ingest_survey(warehouse, [export], form=other)
+    assert [r.status for r in results] == ["already loaded"]
+    assert _snapshot(warehouse) == before

@@ -59,14 +59,20 @@ def test_transportation_xlsx_then_cumulative_csv(warehouse, kobo):
     folder = kobo / "kobocat_transportation"
     form = folder / "transportation.xls"
     first = ingest_survey(warehouse, [folder / "transportation_export.xlsx"], form=form, wave=WAVE)
-    assert _summary(first) == [("form loaded", 26, 26, 0, 0), ("loaded", 4, 3, 1, 0)]
-    problem = _rows(warehouse, "select sheet, source_row, column_name, value, rule from quarantine")
+    # 'none' is not a choice: the submission loads, that answer is missing, the value kept aside
+    assert _summary(first) == [("form loaded", 26, 26, 0, 0), ("loaded", 4, 4, 0, 0)]
+    assert first[1].cells_quarantined == 1
+    problem = _rows(warehouse, "select sheet, source_row, column_name, value, rule, action from quarantine")
     assert problem == [("transportation_2011_07_25", 2,
-                        "transport/available_transportation_types_to_referral_facility", "none", "choice")]
+                        "transport/available_transportation_types_to_referral_facility", "none", "choice", "cell")]
+    q = "transport/available_transportation_types_to_referral_facility"
+    assert _rows(warehouse, "select count(*), count(value) from survey_responses_long where question = ?",
+                 [q]) == [(4, 3)]
     # the legacy CSV export holds the same 4 submissions (0/1 columns only, 'n/a' for skipped)
     second = ingest_survey(warehouse, [folder / "transportation_export_legacy.csv"], form=form, wave=WAVE)
     assert _summary(second) == [("loaded", 4, 4, 0, 0)]
-    assert (second[0].replaced, second[0].unchanged) == (0, 3)
+    # 'none' has no 0/1 column, so the CSV's row holds that answer missing too: all four the same
+    assert (second[0].replaced, second[0].unchanged) == (0, 4)
     assert _rows(warehouse, "select count(*) from survey_replacements") == [(0,)]
     current = _rows(warehouse, "select count(*), count(distinct respondent_key) from stg_survey__submissions "
                                "where is_current")
@@ -99,11 +105,12 @@ def test_childrens_survey_multi_table_export(warehouse, kobo):
     files = [folder / f for f in ("childrens_survey.csv", "children.csv", "children_cartoons.csv",
                                   "children_cartoons_characters.csv")]
     results = ingest_survey(warehouse, files, form=folder / "childrens_survey.xls", wave=WAVE)
-    # main table: Abe plus a row holding nothing but its _index; 'evil' is not a good_evil choice
+    # main table: Abe plus a row holding nothing but its _index; 'evil' is not a good_evil
+    # choice: the character is kept, that answer missing
     assert _summary(results) == [("form loaded", 21, 21, 0, 0), ("loaded", 2, 1, 0, 1), ("loaded", 3, 3, 0, 0),
-                                 ("loaded", 4, 4, 0, 0), ("loaded", 2, 1, 1, 0)]
-    assert _rows(warehouse, "select file_name, source_row, value, rule from quarantine") == [
-        ("children_cartoons_characters.csv", 3, "evil", "choice")]
+                                 ("loaded", 4, 4, 0, 0), ("loaded", 2, 2, 0, 0)]
+    assert _rows(warehouse, "select file_name, source_row, value, rule, action from quarantine") == [
+        ("children_cartoons_characters.csv", 3, "evil", "choice", "cell")]
     assert _rows(warehouse, "select question, value from survey_responses_long") == [("age", "35")]
     children = _rows(warehouse, "select row_index, parent_index, question, value from survey_repeat_rows "
                                 "where repeat_path = 'children' and value is not null order by 1, 3")
@@ -115,8 +122,9 @@ def test_childrens_survey_multi_table_export(warehouse, kobo):
     assert cartoons == [(1, "children", 1, "Tom is silly"), (2, "children", 1, "I like bam bamć"),
                         (3, "children", 3, "He's so funny"), (4, "children", 3, "He thinks hes smart")]
     characters = _rows(warehouse, "select parent_index, question, value from survey_repeat_rows "
-                                  "where repeat_path = 'children/cartoons/characters'")
-    assert characters == [(4, "children/cartoons/characters/good_or_evil", "good")]
+                                  "where repeat_path = 'children/cartoons/characters' order by row_index")
+    assert characters == [(4, "children/cartoons/characters/good_or_evil", "good"),
+                          (4, "children/cartoons/characters/good_or_evil", None)]
     # names and phone numbers are dropped at read time: nothing of them anywhere
     everything = " ".join(str(v) for t, _ in _snapshot(warehouse).items()
                           for row in _rows(warehouse, f"select * from {t}") for v in row)
