@@ -69,6 +69,7 @@ class PersonalValues:
     emails: dict[str, str] = field(default_factory=dict)  # lower case -> as written
     notes: list[str] = field(default_factory=list)
     files: int = 0
+    unchecked: list[str] = field(default_factory=list)  # raw files whose values could not be read
 
     def add_name(self, value: object) -> None:
         words = tuple(fold_words(str(value)))
@@ -132,10 +133,12 @@ def collect_personal_values(con: duckdb.DuckDBPyConnection) -> PersonalValues:
         if not p.exists():
             found.notes.append(f"{p}: raw file no longer there; its personal values were not"
                                " looked for")
+            found.unchecked.append(str(p))
             continue
         if file_sha256(p) != sha:
             found.notes.append(f"{p}: raw file changed since it was loaded (sha256); its"
                                " personal values were not looked for")
+            found.unchecked.append(str(p))
             continue
         try:
             if kind == "attendance":
@@ -143,7 +146,8 @@ def collect_personal_values(con: duckdb.DuckDBPyConnection) -> PersonalValues:
             else:
                 _survey_values(p, personal_questions, found)
         except Exception as exc:  # an unreadable raw file must not stop the audit
-            found.notes.append(f"{p}: could not be read again ({type(exc).__name__})")
+            found.notes.append(f"{p}: could not be read again ({type(exc).__name__}); not checked")
+            found.unchecked.append(str(p))
             continue
         found.files += 1
     return found
@@ -196,9 +200,35 @@ def _personal_questions(con: duckdb.DuckDBPyConnection) -> set[str]:
     return out
 
 
+def _agency_values(path: Path, personal: set[str], found: PersonalValues) -> None:
+    """The personal variables of an SPSS or Stata file, read again with pyreadstat."""
+    import pyreadstat
+
+    reader = pyreadstat.read_dta if path.suffix.lower() == ".dta" else (
+        pyreadstat.read_por if path.suffix.lower() == ".por" else pyreadstat.read_sav)
+    frame, meta = reader(str(path), apply_value_formats=False)
+    for name in frame.columns:
+        if name.lower() not in personal:
+            continue
+        label = str((meta.column_names_to_labels or {}).get(name) or "").lower()
+        is_name = any(k in f"{name.lower()} {label}" for k in ("name", "ime", "prezime"))
+        for v in frame[name].dropna():
+            if isinstance(v, str):
+                if is_name or not any(ch.isdigit() for ch in v):
+                    found.add_name(v)
+                else:
+                    found.add_contact(v)
+            elif isinstance(v, int | float) and float(v).is_integer():
+                found.add_contact(f"{v:.0f}")  # a phone number kept as a number
+
+
 def _survey_values(path: Path, personal: set[str], found: PersonalValues) -> None:
     from pipeline.ingest.readers import read_workbook
+    from pipeline.ingest.spss import is_agency_file
 
+    if is_agency_file(path):
+        _agency_values(path, personal, found)
+        return
     for sheet in read_workbook(path):
         if not sheet.rows:
             continue
@@ -531,6 +561,7 @@ class AuditResult:
     raw_files: int
     personal_values: int
     report_files: int
+    unchecked: list[str] = field(default_factory=list)  # raw files that could not be read again
 
 
 def audit(settings: Settings, reports: Path | None = None) -> AuditResult:
@@ -557,7 +588,7 @@ def audit(settings: Settings, reports: Path | None = None) -> AuditResult:
                                             min_cell, warehouse_n)
     findings += report_findings
     count = len(personal.names) // 2 + len(personal.phones) + len(personal.emails)
-    return AuditResult(_unique(findings), personal.notes, personal.files, count, n_files)
+    return AuditResult(_unique(findings), personal.notes, personal.files, count, n_files, personal.unchecked)
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -60,6 +60,10 @@ def audit_command(
     if result.findings:
         raise SpscError(f"{len(result.findings)} findings ({summary})", str(reports or s.reports_dir),
                         "remove the personal data or suppress the cells, then audit again")
+    if result.unchecked:
+        # nothing found is not clean when some raw files could not be read again
+        _say(f"audit: nothing found, but {len(result.unchecked)} raw files not checked (see the notes): {summary}")
+        return
     _say(f"audit clean: {summary}")
 
 

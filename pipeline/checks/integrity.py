@@ -26,7 +26,7 @@ import duckdb
 
 from pipeline.warehouse import first_row
 
-STATUSES = ("registered", "loading", "loaded", "superseded", "rejected")
+STATUSES = ("registered", "loading", "loaded", "superseded", "rejected", "replaced")
 LOADED = "('loaded', 'superseded')"  # batches whose rows are (still) in the staging tables
 
 

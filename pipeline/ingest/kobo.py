@@ -33,6 +33,7 @@ META_COLUMNS = {
     "_parent_table_name": "parent_table",
     "_submission__uuid": "submission_uuid",
     "_submission___version__": "version",   # a repeat row's copy of its submission's version
+    "__case": "case",                        # an agency file's case (file name and number)
 }
 # Kobo bookkeeping that is not kept: why (personal ones are never read further)
 DROPPED_COLUMNS = {

@@ -22,7 +22,7 @@ from pipeline.config import Settings
 from pipeline.errors import RejectedFile, SpscError
 from pipeline.ingest import survey_engine as engine
 from pipeline.ingest.kobo import Export, read_export_tables
-from pipeline.ingest.spss import csv_codebook, read_sav
+from pipeline.ingest.spss import AgencyFile, csv_codebook, is_agency_file, read_agency
 from pipeline.ingest.survey_land import Landed, RawFile, drop_landed, inspect_file, land_file
 from pipeline.ingest.survey_mapping import Mapping, check_mapping_for, default_mapping, read_mapping
 from pipeline.ingest.survey_models import build_survey_marts
@@ -67,6 +67,9 @@ class LoadResult:
     def line(self) -> str:
         """One line for the terminal."""
         name = Path(self.file).name
+        if self.status == "already loaded":
+            return (f"{name}: already loaded as batch {self.batch_id}, nothing to do (to load it again with a "
+                    "corrected mapping, add --replace)")
         if self.status.endswith("already loaded"):
             return f"{name}: already loaded as batch {self.batch_id}, nothing to do"
         if self.status == "form loaded":
@@ -110,7 +113,8 @@ def _as_list(form) -> list[Path]:
 
 def ingest_survey(settings: Settings, exports: list[Path | str], *,
                   form: Path | str | list[Path | str] | None = None,
-                  wave: str | None = None, mapping: Path | str | None = None) -> list[LoadResult]:
+                  wave: str | None = None, mapping: Path | str | None = None,
+                  replace: bool = False) -> list[LoadResult]:
     """Load survey exports of one form into the warehouse.
 
     Args:
@@ -121,7 +125,11 @@ def ingest_survey(settings: Settings, exports: list[Path | str], *,
             when the export holds rows of several versions of the form, the latest first.
             Each row is read with the version its ``__version__`` names, else the latest.
         wave: the survey wave (``2024Q4``); default: the ``YYYYQn`` in each file name.
-        mapping: a mapping file; default: the shipped mapping of the form, if any.
+        mapping: a mapping file; default: the shipped mapping of the form, if any. An SPSS or
+            Stata file needs none (its dictionary is its codebook); a plain CSV does.
+        replace: load files already loaded again (a corrected mapping, or a corrected file
+            under the same name): the earlier batch's rows are replaced in the same
+            transaction and the replacement recorded (``batch_replacements``).
 
     Returns:
         One result per file (and one per form version registered without an export).
@@ -154,11 +162,10 @@ def ingest_survey(settings: Settings, exports: list[Path | str], *,
             # known just before the load's transaction (see _already_loaded)
             raw = inspect_file(p, background=Path(p).stat().st_size > _BACKGROUND_HASH_BYTES)
             known = find_batch(con, raw.sha256, KIND) if raw.hashed else None
-            if known is not None:
+            if known is not None and not replace:
                 results.append(LoadResult(str(p), "already loaded", known["batch_id"], known["wave"]))
                 continue
-            is_sav = p.suffix.lower() in (".sav", ".zsav")
-            if is_sav or (the_form is None and the_mapping is not None):
+            if is_agency_file(p) or (the_form is None and the_mapping is not None):
                 mapped_files.append(raw)
             else:
                 kobo_files.append(raw)
@@ -167,13 +174,14 @@ def ingest_survey(settings: Settings, exports: list[Path | str], *,
                             "give --form FORM.xlsx (or --mapping for a plain CSV)")
         pending = [(f, raw) for f, raw in versions if find_batch(con, raw.sha256, FORM_KIND) is None]
         for group in _group_kobo(con, kobo_files, the_form, the_mapping):
-            results += _load_export(con, group, the_form, the_mapping, wave, kobo=True, forms_pending=pending)
+            results += _load_export(con, group, the_form, the_mapping, wave, kobo=True, forms_pending=pending,
+                                    replace=replace)
             pending = []
         for raw in mapped_files:
-            if the_mapping is None:
-                raise SpscError("an SPSS or plain CSV file needs a mapping", str(raw.path),
+            if the_mapping is None and not is_agency_file(raw.path):
+                raise SpscError("a plain CSV file needs a mapping", str(raw.path),
                                 "give --mapping MAPPING.yml (see docs/raw_data.md, 'Mapping files')")
-            results += _load_mapped(con, raw, the_mapping, wave)
+            results += _load_mapped(con, raw, the_mapping, wave, replace=replace)
         if not paths:
             # a form given alone registers its codebook; with exports, only a load registers it
             for f, raw in versions:
@@ -244,19 +252,29 @@ def _group_kobo(con: duckdb.DuckDBPyConnection, files: list[RawFile], form: Form
     return mains
 
 
-def _load_mapped(con: duckdb.DuckDBPyConnection, raw: RawFile, mapping: Mapping,
-                 wave: str | None) -> list[LoadResult]:
-    is_sav = raw.path.suffix.lower() in (".sav", ".zsav")
-    if is_sav:
-        landed, form = read_sav(con, "_spsc_sav", raw, mapping.form_id)
-        landed_all = [landed]
+def _load_mapped(con: duckdb.DuckDBPyConnection, raw: RawFile, mapping: Mapping | None,
+                 wave: str | None, *, replace: bool = False) -> list[LoadResult]:
+    """An SPSS/Stata file (its dictionary the codebook, a mapping optional) or a plain CSV
+    (with a mapping)."""
+    agency = None
+    personal = set(mapping.personal) if mapping else set()
+    if is_agency_file(raw.path):
+        mapped = set(mapping.sources()) if mapping else set()
+        agency = read_agency(con, "_spsc_sav", raw, mapping.form_id if mapping else None,
+                             personal=mapping.personal if mapping else None,
+                             categorical=mapping.categorical if mapping else None,
+                             respondent_id=mapping.respondent_id if mapping else None, mapped=mapped)
+        landed_all, form = [agency.landed], agency.form
+        kind = "stata" if raw.path.suffix.lower() == ".dta" else "spss"
     else:
         landed_all = land_file(con, "_spsc_csv", raw)[:1]
         form = csv_codebook(landed_all[0], raw, mapping.form_id)
-    export = read_export_tables(landed_all, form, set(mapping.personal), con=con)
-    group = _Group([raw], landed_all, export, set(mapping.personal))
-    return _load_export(con, group, form, mapping, wave, kobo=False,
-                        codebook_kind="spss" if is_sav else "csv")
+        kind = "csv"
+    export = read_export_tables(landed_all, form, personal, con=con)
+    export.notes += agency.notes if agency else []
+    group = _Group([raw], landed_all, export, personal)
+    return _load_export(con, group, form, mapping, wave, kobo=False, codebook_kind=kind, agency=agency,
+                        replace=replace)
 
 
 def _load_export(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Mapping | None,
@@ -274,7 +292,8 @@ def _load_export(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapp
 
 def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Mapping | None,
           wave: str | None, *, kobo: bool, forms_pending: list[tuple[Form, RawFile]] | None = None,
-          codebook_kind: str | None = None) -> list[LoadResult]:
+          codebook_kind: str | None = None, agency: AgencyFile | None = None,
+          replace: bool = False) -> list[LoadResult]:
     """Type, validate and store one export in one transaction."""
     main_raw = group.files[0]
     the_wave = wave_of(main_raw.path, wave)
@@ -283,7 +302,7 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
             mapping = mapping or default_mapping(form.form_id)
             if mapping is not None:
                 check_mapping_for(mapping, main_raw.path, form.form_id)
-        target = TARGETS[mapping.target] if mapping is not None else None
+        target = TARGETS[mapping.target] if mapping is not None and mapping.target else None
         export = group.export
         notes = list(export.notes)
         for t in group.landed:
@@ -291,7 +310,8 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
         lazy = [t for t in group.landed if t.raw is not None]
         try:
             main_plan = plan_main(export.main, form, mapping, target, kobo=kobo,
-                                  value_maps=engine.label_value_maps(con, export.main, form))
+                                  value_maps=engine.label_value_maps(con, export.main, form),
+                                  id_column=agency.id_column if agency else None)
             notes += main_plan.notes
             main = engine.type_table(con, main_plan, "_spsc_main", form.form_id, main=True)
             repeats = [engine.type_table(con, plan_repeat(t, form, engine.label_value_maps(con, t, form)),
@@ -307,6 +327,9 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
             if t.raw.has_nul:
                 raise RejectedFile("the file contains NUL characters (binary data, not a text table)",
                                    str(t.file))
+        if agency is not None:
+            main.missing_codes = {(row + main.landed.first_row, var): (code, label)
+                                  for row, var, code, label in agency.missing}
         for typed in [main, *repeats]:
             notes += engine.personal_safety_net(con, typed)
         maps = engine.municipality_maps(con, main)
@@ -323,19 +346,26 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
                          f"{others}; values that fit it not are kept as text and noted in the quarantine")
         wide = wide_instances(main.plan, form)
         known = [find_batch(con, raw.sha256, KIND) for raw in group.files]
-        if all(known):
+        if all(known) and not replace:
             return [LoadResult(str(raw.path), "already loaded", k["batch_id"], k["wave"])
                     for raw, k in zip(group.files, known, strict=True)]
-        if any(known):
+        if any(known) and not replace:
             raise RejectedFile("some files of this export are loaded already and others not; load "
                                "the export's files together, once", str(main_raw.path))
         with transaction(con):
             results = []
+            replaced_batches = {str(raw.path): replace_batches(con, raw, KIND) for raw in group.files} \
+                if replace else {}
             for one, raw in forms_pending or []:
                 results.append(_store_form(con, one, raw, "xlsform"))
             batches = {}
             for raw in group.files:
                 batches[str(raw.path)] = start_batch(con, raw.path, raw.sha256, KIND, the_wave)
+                for old in replaced_batches.get(str(raw.path), []):
+                    con.execute("insert into batch_replacements values (?, ?, ?, ?, ?)",
+                                [old["batch_id"], batches[str(raw.path)], raw.path.name,
+                                 "reloaded with --replace", datetime.now()])
+                    notes.append(f"replaces batch {old['batch_id']} (wave {old['wave']})")
             if codebook_kind is not None:
                 _store_codebook(con, form, main_raw, codebook_kind, batches[str(main_raw.path)])
             ctx = engine.StoreContext(
@@ -343,9 +373,13 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
                 batch_of_sheet={(str(t.file), t.sheet): batches[str(t.file)] for t in group.landed},
                 main_batch=batches[str(main_raw.path)])
             ids = engine.store_main(con, ctx, main, maps)
+            if agency is not None:
+                engine.store_missing_codes(con, main, ids, agency.missing)
             engine.store_wide_repeats(con, ctx, main, ids, wide, form)
             engine.store_repeats(con, ctx, main, ids, links)
             replaced, unchanged = engine.settle_versions(con, ctx, ids)
+            if replaced_batches:
+                engine.recompute_current(con, form.form_id, the_wave)
             if replaced or unchanged:
                 notes.append(f"{replaced} submissions replaced earlier versions (survey_replacements), "
                              f"{unchanged} repeated unchanged (re-exports or duplicates, counted once)")
@@ -355,7 +389,12 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
                 if raw is main_raw:
                     result.replaced, result.unchanged = replaced, unchanged
                 results.append(result)
-            build_survey_marts(con, [the_wave])
+            waves = {the_wave} | {old["wave"] for olds in replaced_batches.values() for old in olds if old["wave"]}
+            for olds in replaced_batches.values():
+                for old in olds:
+                    if old["wave"] and old["wave"] != the_wave:
+                        engine.recompute_current(con, form.form_id, old["wave"])
+            build_survey_marts(con, sorted(waves))
         return results
     finally:
         drop_landed(con, group.landed)
@@ -402,7 +441,9 @@ def _store_codebook(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, ki
         "is_personal": [q.personal is not None for q in qs],
         "personal_reason": pa.array([q.personal for q in qs], pa.string()),
         "labels": _labels_array([q.labels for q in qs]), "batch_id": pa.array([batch_id] * len(qs), pa.int32()),
+        "missing_codes": pa.array([list(q.missing_codes) or None for q in qs], pa.list_(pa.string())),
     })
+    missing = {(q.list_name, c) for q in qs if q.list_name for c in q.missing_codes}
     cs = form.choices
     choices = pa.table({
         "form_id": pa.array([form.form_id] * len(cs), pa.string()),
@@ -410,6 +451,7 @@ def _store_codebook(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, ki
         "list_name": pa.array([c.list_name for c in cs], pa.string()),
         "position": pa.array([c.position for c in cs], pa.int32()),
         "choice": pa.array([c.name for c in cs], pa.string()), "labels": _labels_array([c.labels for c in cs]),
+        "is_missing": pa.array([(c.list_name, c.name) in missing for c in cs], pa.bool_()),
         "batch_id": pa.array([batch_id] * len(cs), pa.int32()),
     })
     for name, table in (("stg_codebook__questions", questions), ("stg_codebook__choices", choices)):
@@ -419,6 +461,35 @@ def _store_codebook(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, ki
         finally:
             con.unregister("_spsc_codebook")
     return len(qs) + len(cs)
+
+
+_BATCH_TABLES = ("quarantine",)
+_SUBMISSION_TABLES = ("stg_survey__answers", "stg_survey__citizen", "stg_survey__youth",
+                      "stg_survey__missing_codes")
+_BATCH_ROW_TABLES = ("stg_survey__repeat_rows", "stg_survey__repeat_instances", "stg_codebook__questions",
+                     "stg_codebook__choices", "survey_forms")
+
+
+def replace_batches(con: duckdb.DuckDBPyConnection, raw: RawFile, kind: str) -> list[dict]:
+    """Remove every row written by the loaded batches of a file (the same bytes, or a file of
+    the same name: a corrected delivery) inside the caller's transaction, and mark them
+    ``replaced``; returns those batches (``batch_id``, ``wave``)."""
+    rows = con.execute("select batch_id, wave from load_batches where (sha256 = ? or file_name = ?) and kind = ? "
+                       "and status = 'loaded'", [raw.sha256, raw.path.name, kind]).fetchall()
+    out = []
+    for batch_id, wave in rows:
+        con.execute("create or replace temp table _spsc_gone as select submission_id from stg_survey__submissions "
+                    "where batch_id = ?", [batch_id])
+        for table in _SUBMISSION_TABLES:
+            con.execute(f"delete from {table} where submission_id in (select submission_id from _spsc_gone)")
+        con.execute("delete from survey_replacements where old_submission_id in (select submission_id from _spsc_gone)"
+                    " or new_submission_id in (select submission_id from _spsc_gone)")
+        for table in (*_BATCH_ROW_TABLES, *_BATCH_TABLES):
+            con.execute(f"delete from {table} where batch_id = ?", [batch_id])
+        con.execute("delete from stg_survey__submissions where batch_id = ?", [batch_id])
+        con.execute("update load_batches set status = 'replaced' where batch_id = ?", [batch_id])
+        out.append({"batch_id": batch_id, "wave": wave})
+    return out
 
 
 def _store_form(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, kind: str) -> LoadResult:

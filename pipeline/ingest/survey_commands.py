@@ -19,7 +19,8 @@ from pipeline.errors import SpscError
 def ingest_survey_command(
     exports: Annotated[list[Path] | None, typer.Argument(
         help="Kobo exports (XLSX, XLS or CSV; the files of one multi-table export together), "
-             "SPSS .sav or plain CSV files.")] = None,
+             "SPSS .sav/.zsav/.por or Stata .dta files (no mapping needed), or plain CSV files (with a "
+             "mapping).")] = None,
     form: Annotated[list[Path] | None, typer.Option(
         help="The XLSForm the Kobo exports were made from. Give it once per form version when the "
              "export holds several (KPI exports all versions): the latest first.")] = None,
@@ -28,6 +29,9 @@ def ingest_survey_command(
     mapping: Annotated[Path | None, typer.Option(
         help="Mapping file (YAML) for SPSS/plain CSV, or to override a form's shipped mapping; "
              "its format is in docs/raw_data.md, 'Mapping files'.")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Load a file again although it was loaded (a corrected mapping, or a corrected "
+                          "delivery under the same file name): its earlier batch's rows are replaced.")] = False,
 ) -> None:
     """Load survey exports: typed, validated, personal data removed.
 
@@ -39,7 +43,7 @@ def ingest_survey_command(
 
     if not exports and not form:
         raise SpscError("nothing to load", "spsc ingest survey", "give export files (and --form for Kobo exports)")
-    for result in ingest_survey(settings(), exports or [], form=form, wave=wave, mapping=mapping):
+    for result in ingest_survey(settings(), exports or [], form=form, wave=wave, mapping=mapping, replace=replace):
         console.print(result.line(), markup=False, highlight=False, soft_wrap=True)
         for note in result.notes:
             console.print(f"  note: {note}", markup=False, highlight=False, soft_wrap=True)

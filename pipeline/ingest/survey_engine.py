@@ -91,6 +91,8 @@ class Typed:
     other_versions: dict[str, int] = field(default_factory=dict)  # versions not given: rows read with the latest
 
     other_version_rows: set[int] = field(default_factory=set)
+    # (row, source column) -> (code, label) of answers a source declared missing (SPSS 98, 99)
+    missing_codes: dict[tuple[int, str], tuple[str, str | None]] = field(default_factory=dict)
 
     @property
     def n_cells(self) -> int:
@@ -160,7 +162,8 @@ def type_table(con: duckdb.DuckDBPyConnection, plan: TablePlan, name: str, form_
         key = (f"case when __id is not null then {pseudonym_sql('r', *prefix_parts)} "
                f"else {pseudonym_sql('r', literal(form_id), content_id)} end")
         # the raw ids leave here: only their keyed pseudonyms are kept
-        final = f"select * exclude (__id), {key} as __key from ({final})"
+        no_id = ", __id is null as __no_id" if plan.id_source is not None else ""
+        final = f"select * exclude (__id), {key} as __key{no_id} from ({final})"
     # rows keep file order (DuckDB preserves insertion order), so rowid gives the row number
     # for free: a numbering window over the rows would make the whole read single-threaded
     data = f"{name}_data"
@@ -305,6 +308,12 @@ def sql_problems(con: duckdb.DuckDBPyConnection, typed: Typed, maps: dict[str, s
             [(typed.sheet, r, f.source, v, "municipality", f"{reason} {v!r}", None) for r, v, reason in rows],
             columns=PROBLEM_COLUMNS))
     plan = typed.plan
+    if plan.id_source is not None and "__no_id" in _columns(con, typed.table):
+        rows = con.execute(f"select __row from {ident(typed.table)} where __no_id").fetchall()
+        found.append(pd.DataFrame(
+            [(typed.sheet, r, plan.id_source, None, "identity",
+              f"no respondent id ({plan.id_source} is blank or a declared missing code)", ROW) for (r,) in rows],
+            columns=PROBLEM_COLUMNS))
     if plan.submitted_text_sql is not None and "__submitted_text" in _columns(con, typed.table):
         rows = con.execute(f"select __row, __submitted_text from {ident(typed.table)} "
                            "where __submitted_text is not null and __submitted is null").fetchall()
@@ -420,6 +429,16 @@ def set_problems(typed: Typed, found_sql: pd.DataFrame, found_checks: pd.DataFra
                 zip(problems["source_row"], problems["column_name"], problems["rule"], strict=True)]
         problems = problems[keep].reset_index(drop=True)
         problems["value"] = problems["value"].map(safe_value).astype(object)
+        if typed.missing_codes:
+            # a required answer the source declared missing: say which code it was
+            for i, (row, col, rule) in enumerate(zip(problems["source_row"], problems["column_name"],
+                                                     problems["rule"], strict=True)):
+                found = typed.missing_codes.get((int(row), col)) if rule == "required" else None
+                if found is not None:
+                    code, label = found
+                    problems.loc[problems.index[i], "value"] = code
+                    problems.loc[problems.index[i], "reason"] += (
+                        f" (declared missing in the file: {code}" + (f" = {label})" if label else ")"))
         fixed = problems["action"].notna()
         problems["action"] = problems["action"].where(fixed, _actions(typed, problems))
     typed.problems = problems
@@ -621,6 +640,35 @@ def _store_answers(con: duckdb.DuckDBPyConnection, main: Typed, fields: list[Fie
         f"select submission_id, question, value from (select {base} + t.__row as submission_id, {casts} "
         f"from {ident(main.table)} t anti join {ident(excluded)} x on x.__row = t.__row) "
         f"unpivot include nulls (value for question in ({names}))")
+
+
+def store_missing_codes(con: duckdb.DuckDBPyConnection, main: Typed, ids: str,
+                        missing: list[tuple[int, str, str, str | None]]) -> int:
+    """Keep the code of every answer a source declared missing (loaded rows only), under the
+    question name the answer is stored by (a canonical name where the source is mapped)."""
+    if not missing:
+        return 0
+    names = {f.source: f.name for f in main.plan.fields if f.stored}
+    rows = [(r + main.landed.first_row, names[v], code, label) for r, v, code, label in missing if v in names]
+    if not rows:
+        return 0
+    _register(con, f"{main.table}_missing", pa.table({
+        "__row": pa.array([r[0] for r in rows], pa.int64()), "question": pa.array([r[1] for r in rows], pa.string()),
+        "code": pa.array([r[2] for r in rows], pa.string()), "label": pa.array([r[3] for r in rows], pa.string())}))
+    con.execute("insert into stg_survey__missing_codes (submission_id, question, code, label) "
+                f"select i.submission_id, m.question, m.code, m.label from {ident(main.table + '_missing')} m "
+                f"join {ident(ids)} i on i.__row = m.__row")
+    return len(rows)
+
+
+def recompute_current(con: duckdb.DuckDBPyConnection, form_id: str, wave: str) -> None:
+    """After a batch was replaced: the current version of each respondent (form, wave) anew,
+    the latest submission time, then the latest batch, then the last row."""
+    con.execute(
+        "update stg_survey__submissions s set is_current = r.rank = 1 from (select submission_id, "
+        "row_number() over (partition by respondent_key order by submitted_at desc nulls last, batch_id desc, "
+        "source_row desc) as rank from stg_survey__submissions where form_id = ? and wave = ?) r "
+        "where s.submission_id = r.submission_id", [form_id, wave])
 
 
 def store_repeats(con: duckdb.DuckDBPyConnection, ctx: StoreContext, main: Typed, ids: str,

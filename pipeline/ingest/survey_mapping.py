@@ -6,13 +6,14 @@ A mapping is a small YAML file. The project ships one per project form in
 and plain CSVs need one given with ``--mapping``::
 
     form_id: baseline_2022_spss      # the source instrument (for Kobo: the XLSForm's form_id)
-    target: citizen                  # canonical model: citizen or youth
+    target: citizen                  # canonical model: citizen or youth (none: variables as they are)
     respondent_id: resp_id           # unique per respondent; replaced by a keyed pseudonym
     weight: wgt
     strata: strat
     psu: cluster
     population: n_psu                # population size / fpc column (alias: fpc)
-    personal: [ime, telefon]         # dropped at read time, never stored
+    personal: [ime, telefon]         # dropped at read time, never stored (each must exist)
+    categorical: [obraz]             # SPSS: value labels are the complete list of values
     questions:                       # canonical question: source column, or with a recode
       age: dob
       sex: {source: spol, recode: {1: male, 2: female}}
@@ -66,7 +67,7 @@ class Mapping(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     form_id: str
-    target: str
+    target: str | None = None
     respondent_id: str | None = None
     submitted_at: str | None = None
     weight: str | None = None
@@ -74,6 +75,7 @@ class Mapping(BaseModel):
     psu: str | None = None
     population: str | None = Field(default=None, alias="fpc")
     personal: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
     questions: dict[str, SourceColumn] = Field(default_factory=dict)
     path: str | None = None
 
@@ -96,6 +98,11 @@ class Mapping(BaseModel):
 
     @model_validator(mode="after")
     def _known(self):
+        if self.target is None:
+            if self.questions or self.weight or self.strata or self.psu or self.population:
+                raise ValueError("questions and a design need a target (citizen or youth); without one, "
+                                 "every variable loads under its own name")
+            return self
         target = TARGETS.get(self.target)
         if target is None:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {self.target!r}")
@@ -108,6 +115,12 @@ class Mapping(BaseModel):
         if missing:
             raise ValueError(f"the {self.target} model needs a source for {', '.join(missing)}")
         return self
+
+    def sources(self) -> list[str]:
+        """Every source column the mapping names (questions, design, id, submission time)."""
+        out = [c.source for c in self.columns().values()]
+        out += [c for c in (self.respondent_id, self.submitted_at) if c]
+        return out
 
     def columns(self) -> dict[str, SourceColumn]:
         """Every canonical question with its source, design columns included."""

@@ -106,6 +106,7 @@ class TablePlan:
     fields: list[Field] = field(default_factory=list)
     id_sql: str | None = None          # submission identity text (uuid or the source's id)
     id_is_uuid: bool = True            # a Kobo uuid (global) rather than an id scoped to the form
+    id_source: str | None = None       # the column holding a source's own respondent id
     submitted_sql: str | None = None
     submitted_text_sql: str | None = None
     submitted_source: str | None = None
@@ -306,7 +307,8 @@ def _meta_sql(table: ExportTable, key: str) -> str | None:
 
 
 def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: Target | None,
-              *, kobo: bool, value_maps: dict[str, dict[str, str]] | None = None) -> TablePlan:
+              *, kobo: bool, value_maps: dict[str, dict[str, str]] | None = None,
+              id_column: str | None = None) -> TablePlan:
     """The plan of a main table: canonical fields through the mapping (if any), generic
     fields for every other question.
 
@@ -323,13 +325,15 @@ def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: T
         stripped = f"regexp_replace({instance}, '^uuid:', '')" if instance else None
         parts = [p for p in (uuid, stripped) if p]
         plan.id_sql = f"coalesce({', '.join(parts)})" if len(parts) > 1 else (parts[0] if parts else None)
-    elif mapping is not None and mapping.respondent_id:
-        header = _find_header(table, mapping.respondent_id)
+    elif (mapping is not None and mapping.respondent_id) or id_column:
+        wanted = mapping.respondent_id if mapping is not None and mapping.respondent_id else id_column
+        header = _find_header(table, wanted)
         if header is None:
-            raise RejectedFile(f"the respondent id column {mapping.respondent_id!r} named by the mapping "
+            raise RejectedFile(f"the respondent id column {wanted!r} named by the mapping "
                                "is missing", str(table.landed.file))
         plan.id_sql = _clean(header, "text")
         plan.id_is_uuid = False
+        plan.id_source = header
     submitted = mapping.submitted_at if mapping and mapping.submitted_at else None
     sub_header = _find_header(table, submitted) if submitted else table.meta("submitted_at")
     if sub_header:
@@ -345,7 +349,11 @@ def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: T
     index = _meta_sql(table, "index")
     # without _index (CSV exports), the data row number stands in (see type_table)
     plan.index_sql = as_integer(index) if index else None
+    # the raw id never reaches a table: only its keyed pseudonym does
     mapped_paths: set[str] = set()
+    if plan.id_source is not None:
+        r = table.columns.get(plan.id_source)
+        mapped_paths.add(r.path if r is not None and r.path else plan.id_source)
     if mapping is not None and target is not None:
         missing = []
         for name, spec in mapping.columns().items():

@@ -62,6 +62,8 @@ class Question:
         constraint: the question's constraint expression, if any.
         personal: why the question is personal (its values never reach the warehouse), or ``None``.
         position: order in the form.
+        missing_codes: codes the source declares missing (an SPSS file's user-missing values,
+            ``98``, ``99``, ``1..5`` for a range; Stata's ``.a``...): they load as missing, the code kept.
     """
 
     path: str
@@ -76,6 +78,7 @@ class Question:
     constraint: str | None
     personal: str | None
     position: int
+    missing_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pipeline.errors import SpscError
 
 FORMATS = ("xlsx", "csv")
 _STREAMS = {"events": 1, "people": 2, "participants": 3, "sign_in": 4, "events_file": 5,
-            "sheets": 6, "frames": 10, "population": 11, "wave": 20, "youth": 30}
+            "sheets": 6, "frames": 10, "population": 11, "wave": 20, "youth": 30, "agency": 40}
 
 
 def _stream(seed: int, name: str, offset: int = 0) -> np.random.Generator:
@@ -81,6 +81,7 @@ def generate(out: Path, *, seed: int = 20231, respondents: int = 400, dirty: flo
     written.append("survey/citizen_survey_form.xlsx")
     headers, _ = form.export_headers()
     waves, survey_dirt_total, survey_rows = {}, {}, 0
+    agency_truth = None
     for wi, wave in enumerate(citizen.WAVES):
         rng = _stream(seed, "wave", wi)
         sample = citizen.draw_wave(rng, wave, frames, exposures, respondents, populations)
@@ -100,6 +101,14 @@ def generate(out: Path, *, seed: int = 20231, respondents: int = 400, dirty: flo
                 write_rows(ws, [headers])
                 write_rows(ws, zip(*columns, strict=True), 1)
         written.append(name)
+        if wave == citizen.WAVES[-1] and scale == 1:
+            # the last wave also as a survey agency delivers it (SPSS), with its mapping
+            text = citizen.export_table(cols, rows["consent"], None, as_text=True)
+            from pipeline.synth.agency import write_agency_sav
+
+            agency_truth = write_agency_sav(out / "survey" / "agency", text, citizen.misspelt_rows(rows),
+                                            _stream(seed, "agency"), wave)
+            written += [agency_truth["file"], agency_truth["mapping"]]
         n_rows = len(rows["muni"])
         survey_rows += n_rows
         for k, v in counts.items():
@@ -131,6 +140,8 @@ def generate(out: Path, *, seed: int = 20231, respondents: int = 400, dirty: flo
 
     truth = _truth(seed, respondents, dirty, fmt, scale, written, waves, exposures, attendance_truth,
                    youth_truth, survey_dirt_total, sign_in_dirt, events_dirt, youth_dirt)
+    if agency_truth is not None:
+        truth["citizen_survey"]["agency_file"] = {**agency_truth, "wave": citizen.WAVES[-1]}
     (out / "truth.json").write_text(json.dumps(_rounded(truth), ensure_ascii=False, indent=2) + "\n",
                                     encoding="utf-8")
     seconds = time.perf_counter() - started

@@ -536,6 +536,12 @@ def plant_dirt(rng: np.random.Generator, rows: dict[str, np.ndarray], dirty: flo
     return {k: v[order] for k, v in out.items()}, counts
 
 
+def misspelt_rows(rows: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows whose municipality carries a planted misspelling (the normaliser refuses them)."""
+    text = rows["muni_text"].astype(np.int64) - len(PROJECT_MUNICIPALITIES)
+    return (text >= 0) & (text % 3 == 2)
+
+
 # --- the export -------------------------------------------------------------------------
 
 _CONSENT_GATED = ("demographics/", "trust/", "governance/", "cohesion/", "contact/")

@@ -1,4 +1,5 @@
--- one row per form version, choice list and choice, with labels
+-- one row per form version, choice list and choice, with labels (is_missing: a code the source
+-- declares missing, not an answer)
 with choices as (
     select * from stg_codebook__choices
 ),
@@ -9,7 +10,7 @@ forms as (
 
 final as (
     select
-        form_id, form_version, list_name, position, choice,
+        form_id, form_version, list_name, position, choice, coalesce(is_missing, false) as is_missing,
         coalesce(labels[forms.default_language], labels['default'], list_first(map_values(labels)))
             as label,
         list_first(list_filter(map_entries(labels), lambda e: e.key ilike '%(en)' or e.key ilike 'english%')).value

@@ -1,4 +1,5 @@
--- one row per form version and question: type, skip logic, personal flag, labels
+-- one row per form version and question: type, skip logic, personal flag, labels, the codes its
+-- source declares missing
 with questions as (
     select * from stg_codebook__questions
 ),
@@ -10,7 +11,7 @@ forms as (
 final as (
     select
         form_id, form_version, position, question, name, type, list_name, group_path,
-        repeat_path, required, relevant, constraint_expr, is_personal, personal_reason,
+        repeat_path, required, relevant, constraint_expr, is_personal, personal_reason, missing_codes,
         -- the label in the form's first language, then English and Bosnian when the form has them
         coalesce(labels[forms.default_language], labels['default'], list_first(map_values(labels)))
             as label,
