@@ -111,7 +111,7 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: st
     frame.insert(0, "batch_id", batch_id)
     frame["value"] = frame["value"].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v)[:500])
     frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
-    frame["action"] = frame["action"].fillna("row")
+    frame["action"] = frame["action"].astype(object).where(frame["action"].notna(), "row")
     for col in ("sheet", "column_name", "rule", "reason", "action"):
         frame[col] = frame[col].astype("string")
     con.register("_quarantine_in", frame)
