@@ -321,3 +321,17 @@ def test_device_metadata_in_an_export_is_never_stored(kobo, warehouse, tmp_path)
     everything = "\x1f".join(str(v) for t in _snapshot(warehouse) for row in _rows(warehouse, f"select * from {t}")
                              for v in row)
     assert [v for v in planted.values() if v in everything] == []
+
+
+def test_labels_of_a_version_not_given_are_kept_whole(kobo, warehouse):
+    """'French Italian' in a labels export read with v2 only (which no longer offers Italian):
+    kept as it is and noted, never cut to the part v2 knows ('french')."""
+    folder = kobo / "formpack_favorite_coffee"
+    r = ingest_survey(warehouse, [folder / "formpack_favorite_coffee_labels.xlsx"],
+                      form=folder / "formpack_favorite_coffee_form.xlsx", wave="2016Q1")[-1]
+    assert (r.rows_read, r.rows_loaded, r.cells_quarantined) == (5, 5, 0)
+    values = sorted(v for (v,) in _rows(warehouse, "select value from survey_responses_long "
+                                                    "where question = 'favorite_coffee_type'"))
+    assert values == ["French Italian", "Italian", "american", "american british", "french"]
+    assert _rows(warehouse, "select source_row, value, action from quarantine order by 1") == [
+        (2, "French Italian", "note"), (3, "Italian", "note")]

@@ -155,6 +155,7 @@ class _Counter:
 
 
 _TEXTLIKE = {"text", "category", "multi"}
+AMBIGUOUS = "\x00ambiguous"  # joined labels that read as two different sets of choices
 
 
 def _versioned(table: ExportTable, form: Form) -> tuple[str | None, tuple[str, ...]]:
@@ -205,10 +206,18 @@ def _text_of(q: Question, form: Form, table: ExportTable, header: str | None,
         return _multi_sql(None, opts) if kind == "multi" else "null"
     if kind == "multi":
         if table.label_values:
-            # labels may hold spaces: the 0/1 columns say which choices; without them, the
-            # space-joined labels are parsed against the choice labels (value_maps)
-            parsed = recode(_clean(header, "text"), value_maps.get(header, {}))
-            return f"coalesce({_multi_sql(None, opts)}, {parsed})" if opts else parsed
+            # labels may hold spaces: the joined labels are parsed against the choice labels
+            # (value_maps); where they read two ways, the 0/1 columns decide; text that is not
+            # made of the labels is kept as it is (then checked), never cut to the known part
+            raw = _clean(header, "text")
+            found = value_maps.get(header, {})
+            parsed = {k: v for k, v in found.items() if v != AMBIGUOUS}
+            ambiguous = [k for k, v in found.items() if v == AMBIGUOUS]
+            options = _multi_sql(None, opts) if opts else "null"
+            whens = " ".join(f"when {raw} = {literal(k)} then {literal(v)}" for k, v in parsed.items())
+            if ambiguous:
+                whens += f" when {raw} in ({', '.join(literal(k) for k in ambiguous)}) then coalesce({options}, {raw})"
+            return f"(case {whens} else coalesce({raw}, {options}) end)" if whens else f"coalesce({raw}, {options})"
         return _multi_sql(header, [])
     text = _clean(header, kind)
     if table.label_values and kind == "category":
@@ -264,8 +273,8 @@ def label_recode(form: Form, list_name: str | None) -> dict[str, str]:
 
 def parse_labels(text: str, form: Form, list_name: str | None) -> str | None:
     """Space-joined choice labels (a labels export's select_multiple, labels may hold spaces)
-    as space-joined choice names; ``None`` when the text is not made of the list's labels or
-    can be read two ways."""
+    as space-joined choice names; ``None`` when the text is not made of the list's labels,
+    :data:`AMBIGUOUS` when it can be read two ways."""
     labels: dict[str, set[str]] = {}
     for c in form.choices:
         if c.list_name == list_name:
@@ -281,7 +290,9 @@ def parse_labels(text: str, form: Form, list_name: str | None) -> str | None:
                 ways[end] += [[*w, next(iter(names))] for w in ways[start][:2]]
         ways[end] = ways[end][:2]
     found = {tuple(w) for w in ways[-1]}
-    if len(found) != 1:
+    if len(found) > 1:
+        return AMBIGUOUS
+    if not found:
         return None
     return " ".join(next(iter(found)))
 
