@@ -384,3 +384,28 @@ def test_the_copy_is_a_whole_database_readers_cannot_write(warehouse):
         assert con.execute("select count(*) from ref_municipalities").fetchall()[0][0] == 142
     finally:
         con.close()
+
+
+def test_the_sql_copy_used_where_files_cannot_be_copied_is_the_same_database(warehouse, tmp_path):
+    """Windows refuses to copy a file the writer has open: DuckDB then writes the copy."""
+    from pipeline.ingest.events import ingest_events
+    from pipeline.warehouse.publish import publish
+
+    ingest_events(warehouse, write_events(tmp_path / "events.xlsx"))
+    con = connect(warehouse.db)
+    try:
+        made = publish(con.raw, warehouse.db, method="sql")
+        expected = fingerprint(con.raw)
+        views = sorted(r[0] for r in con.execute(
+            "select view_name from duckdb_views() where not internal").fetchall())
+    finally:
+        con.close()  # already current: nothing published again
+    assert read_publication(published_path(warehouse.db)) == made and made.batch_ids == (1,)
+    copy = open_published(warehouse.db)
+    try:
+        assert {k: v for k, v in fingerprint(copy).items() if k != "publication"} == expected
+        assert sorted(r[0] for r in copy.execute(
+            "select view_name from duckdb_views() where not internal").fetchall()) == views
+        assert freshness(warehouse.db, copy).warning() is None
+    finally:
+        copy.close()

@@ -30,7 +30,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -120,11 +120,15 @@ def _temps(read: Path) -> list[Path]:
     return sorted(read.parent.glob(f"{read.name}{TMP_MARK}*"))
 
 
-def publish(con: duckdb.DuckDBPyConnection, db: Path | str, publisher: str | None = None) -> Publication:
+def publish(con: duckdb.DuckDBPyConnection, db: Path | str, publisher: str | None = None,
+            method: str = "file") -> Publication:
     """Publish the read copy of ``db`` from a writer's connection to it.
 
     The caller holds the writers' lock and ``con`` is read-write on ``db`` with no open
-    transaction.
+    transaction. ``method``: ``file`` copies the checkpointed file byte for byte (by far the
+    fastest: 14 ms against 3.2 s for the demo); ``sql`` has DuckDB write a new database
+    (``COPY FROM DATABASE``), used where the operating system refuses to copy a file the
+    writer has open (Windows).
 
     Raises:
         SpscError: the copy could not be written (disk full...); the previous copy stays.
@@ -149,16 +153,24 @@ def publish(con: duckdb.DuckDBPyConnection, db: Path | str, publisher: str | Non
     version = schema_version(con)
     tmp = read.with_name(f"{read.name}{TMP_MARK}{os.getpid()}")
     try:
-        shutil.copyfile(db, tmp)
+        if method == "file":
+            try:
+                shutil.copyfile(db, tmp)
+            except PermissionError:  # Windows: the writer's own open file cannot be shared
+                tmp.unlink(missing_ok=True)
+                method = "sql"
+        if method == "sql":
+            _copy_by_sql(con, tmp)
+        made = Publication(
+            datetime.now(), time.perf_counter() - started, size, str(db), size, mtime_ns, version,
+            tuple(batch_ids), build[0] if build else None, build[1] if build else None,
+            publisher or _publisher(), os.getpid(), __version__)
         pub = duckdb.connect(str(tmp))
         try:
             pub.execute("drop table if exists publication")
             pub.execute(_PUBLICATION)
-            pub.execute(
-                "insert into publication values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [datetime.now(), time.perf_counter() - started, size, str(db), size, mtime_ns,
-                 version, batch_ids, build[0] if build else None, build[1] if build else None,
-                 publisher or _publisher(), os.getpid(), __version__])
+            pub.execute("insert into publication values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [*astuple(made)[:7], list(made.batch_ids), *astuple(made)[8:]])
         finally:
             pub.close()
         _fsync(tmp)
@@ -166,11 +178,27 @@ def publish(con: duckdb.DuckDBPyConnection, db: Path | str, publisher: str | Non
     except (OSError, duckdb.Error) as exc:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        if isinstance(exc, PermissionError) and sys.platform.startswith("win"):
+            # Windows cannot replace a file another process has open
+            raise SpscError("the read copy could not be replaced: a reader has it open", str(read),
+                            "readers see the previous copy; close the notebooks' connections,"
+                            " then run 'spsc publish'") from exc
         raise SpscError(f"the read copy could not be published ({exc})", str(read),
                         "readers see the previous copy; free disk space, then run 'spsc publish'"
                         ) from exc
     _fsync_dir(read.parent)
-    return read_publication(read)
+    return made
+
+
+def _copy_by_sql(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    """Copy every table, view and sequence of the warehouse into a new file at ``tmp``."""
+    source = first_row(con, "select current_database()")[0]
+    quoted = str(tmp).replace("'", "''")
+    con.execute(f"attach '{quoted}' as _spsc_publish")
+    try:
+        con.execute(f'copy from database "{source}" to _spsc_publish')
+    finally:
+        con.execute("detach _spsc_publish")
 
 
 def _publisher() -> str:
@@ -180,7 +208,7 @@ def _publisher() -> str:
 
 
 def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))  # Windows syncs writable files only
     try:
         os.fsync(fd)
     finally:
