@@ -7,7 +7,8 @@
 Every writer that changes the warehouse ends by publishing ``spsc.read.duckdb`` (checkpoint,
 file copy, a ``publication`` row, flush, rename). For each size this runs the whole pipeline
 as ``bench_scale.py`` does (each stage its own ``spsc`` process, so the stage times include
-the publishing they do), notes after every stage whether it published, then times one full
+the publishing they do), notes after every stage whether it published (and the checkpoint
+and copy time the copy records about itself), then times one full
 publish of the final (largest) warehouse in this process, best of three (``spsc publish
 --force`` without the process start). The ratios printed are publishing against the stage
 that caused it, timed in the same run: the per-stage cost is the number of copies a stage
@@ -53,14 +54,17 @@ def pipeline(size: int, fmt: str, out: Path) -> tuple[list[tuple[Stage, int]], P
 
     def stage(name: str, *calls: list[str]) -> None:
         s = Stage(size, name)
-        published = 0
+        published, recorded = 0, 0.0
         for args in calls:
             before = _publication(db) if db.exists() else None
             run(s, args, env, log)
             after = _publication(db) if db.exists() else None
-            published += after is not None and after != before
+            if after is not None and after != before:
+                published += 1
+                recorded += after.seconds  # checkpoint, copy and publication row, as it ran
         stages.append((s, published))
-        print(f"  {name:<18} {s.seconds:8.1f} s  published {published} copies", flush=True)
+        print(f"  {name:<18} {s.seconds:8.1f} s  published {published} copies"
+              f" (checkpoint + copy as recorded: {recorded:.2f} s)", flush=True)
 
     print(f"respondents {size} per municipality per wave ({fmt})", flush=True)
     run(Stage(size, "synth"), ["synth", "--out", str(raw), "--respondents", str(size),

@@ -90,14 +90,17 @@ def _ingest_args(settings, export: Path) -> list[str]:
     return ["ingest", "survey", str(export), "--form", str(form), "--wave", NEW_WAVE]
 
 
-def _wait_until(condition, proc: subprocess.Popen | None = None, timeout: float = 300) -> None:
+def _wait_until(condition, proc: subprocess.Popen | None = None, timeout: float = 300,
+                poll: float = 0.02) -> bool:
+    """Wait for ``condition``; ``False`` when ``proc`` ended first."""
     deadline = time.monotonic() + timeout
     while not condition():
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the process ended first: {proc.communicate()}")
+            return False
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
-        time.sleep(0.02)
+        time.sleep(poll)
+    return True
 
 
 # ---------------------------------------------------------------------------- publishing
@@ -221,18 +224,23 @@ def test_report_during_a_large_ingest_shows_the_published_numbers(tmp_path, big_
                               env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     try:
-        # in progress: it holds the warehouse and has begun writing (the write-ahead log)
-        wal = settings.db.with_name(settings.db.name + ".wal")
-        _wait_until(lambda: (w := current_writer(settings.db)) is not None
-                    and w.pid == ingest.pid and wal.exists(), ingest)
+        # in progress: it holds the warehouse (and reads, lands and merges for seconds more
+        # before its one commit)
+        assert _wait_until(lambda: (w := current_writer(settings.db)) is not None
+                           and w.pid == ingest.pid, ingest), ingest.communicate()
         ingest.send_signal(signal.SIGSTOP)
+        assert read_publication(published_path(settings.db)).batch_ids == batches_before
         report = _spsc(settings, "report", "--period", PERIOD, "--no-pdf", "--workers", "1")
+        status = _spsc(settings, "status")
         assert ingest.poll() is None  # the ingest was in progress all along
     finally:
         ingest.send_signal(signal.SIGCONT)
     _, err = ingest.communicate(timeout=600)
     assert ingest.returncode == 0, err
     assert report.returncode == 0, report.stdout + report.stderr
+    assert status.returncode == 0, status.stderr
+    assert (f"warning: the warehouse is being written by spsc ingest survey (PID {ingest.pid})"
+            in status.stdout)
     assert f"{PERIOD}: not snapshotted yet" in report.stdout
     assert f"spsc ingest survey (PID {ingest.pid})" in report.stdout
 
@@ -256,19 +264,20 @@ def test_report_during_a_large_ingest_shows_the_published_numbers(tmp_path, big_
 
 # ---------------------------------------------------------------------------- killed mid-publish
 def test_a_writer_killed_while_publishing_leaves_a_consistent_copy(tmp_path, big_export):
-    settings = demo_copy(tmp_path)
-    before = _copy_state(settings)  # (publishes the copy of the copied warehouse)
-    published_before = read_publication(published_path(settings.db))
-    read = published_path(settings.db)
     killed = None
-    for _ in range(3):  # the kill lands within a millisecond of the copy starting
+    for attempt in range(3):  # the kill lands within a millisecond of the copy starting
+        settings = demo_copy(tmp_path / f"attempt{attempt}")
+        before = _copy_state(settings)  # (publishes the copy of the copied warehouse)
+        read = published_path(settings.db)
+        published_before = read_publication(read)
         writer = subprocess.Popen([str(SPSC), *_ingest_args(settings, big_export)],
                                   env=_env(settings), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
-        _wait_until(lambda: any(read.parent.glob(f"{read.name}{TMP_MARK}*")), writer)
+        started = _wait_until(lambda read=read: any(read.parent.glob(f"{read.name}{TMP_MARK}*")),
+                              writer, poll=0.001)
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=60)
-        if any(read.parent.glob(f"{read.name}{TMP_MARK}*")):
+        if started and any(read.parent.glob(f"{read.name}{TMP_MARK}*")):
             killed = writer
             break
     assert killed is not None, "no kill landed while the copy was being written"

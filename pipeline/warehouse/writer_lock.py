@@ -188,8 +188,8 @@ class WriterLock:
                 waited = now - started
                 if waited >= QUIET_FOR and (not said or now - last >= PROGRESS_EVERY
                                             or sys.stderr.isatty()):
-                    progress(f"waiting for the warehouse: {who} is writing; waited {waited:.0f} s of"
-                        f" up to {wait:.0f} s (SPSC_WRITE_WAIT)")
+                    progress(f"waiting for the warehouse: {who} is writing; waited"
+                             f" {waited:.0f} s of up to {wait:.0f} s (SPSC_WRITE_WAIT)")
                     said, last = True, now
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
@@ -203,8 +203,8 @@ class WriterLock:
         if stale is not None:
             # the lock was free, so whoever wrote this record died holding it (killed, power)
             self.cleared = stale
-            progress(f"cleared a stale warehouse lock left by {stale.describe()}: that process is"
-                " gone (killed?); DuckDB keeps what it committed and drops the rest")
+            progress(f"cleared a stale warehouse lock left by {stale.describe()}: that process"
+                     " is gone (killed?); DuckDB keeps what it committed and drops the rest")
         self._record(Holder(os.getpid(), _command_line(), datetime.now().replace(microsecond=0),
                             socket.gethostname()))
 
