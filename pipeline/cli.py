@@ -94,7 +94,8 @@ def register(
     from pipeline.warehouse import connect, register_file, transaction
 
     files = _expand(paths)
-    con = connect(settings().db, wait=5)
+    s = settings()
+    con = connect(s.db, wait=s.write_wait)
     created = 0
     try:
         with transaction(con):
@@ -129,19 +130,24 @@ def _guess_kind(path: Path) -> str:
 
 @app.command()
 def status() -> None:
-    """What is loaded: batches, rows, quarantine counts, the warehouse path and schema version."""
-    from pipeline.warehouse import connect, schema_version
+    """What readers see: the published copy's batches, build and freshness, and the rows loaded."""
+    from pipeline.warehouse import freshness, open_published, schema_version
 
     s = settings()
-    con = connect(s.db, read_only=True)
+    con = open_published(s.db)
     try:
         version_ = schema_version(con)
+        fresh = freshness(s.db, con)
         rows = con.execute(
             "select batch_id, kind, coalesce(wave, ''), file_name, status, rows_read, rows_loaded,"
             " rows_quarantined, rows_blank from load_batches order by batch_id").fetchall()
     finally:
         con.close()
-    console.print(f"warehouse {s.db}  schema version {version_}  {len(rows)} batches")
+    console.print(f"warehouse {s.db}  schema version {version_}  {len(rows)} batches",
+                  markup=False, highlight=False)
+    console.print(fresh.summary(), markup=False, highlight=False, soft_wrap=True)
+    if fresh.warning():
+        console.print(f"warning: {fresh.warning()}", markup=False, highlight=False, soft_wrap=True)
     table = Table("batch", "kind", "wave", "file", "status", "read", "loaded", "quarantined", "blank")
     for r in rows:
         table.add_row(*("" if v is None else str(v) for v in r))
@@ -149,6 +155,25 @@ def status() -> None:
     if rows:
         totals = [sum(r[i] or 0 for r in rows) for i in (5, 6, 7, 8)]
         console.print("total rows: read {} = loaded {} + quarantined {} + blank {}".format(*totals))
+
+
+@app.command()
+def publish(
+    force: Annotated[bool, typer.Option("--force", help="Publish even when the copy is current.")] = False,
+) -> None:
+    """Publish the read copy readers open (every write does; this is for after a crash)."""
+    from pipeline.warehouse import publish_now, published_path
+
+    s = settings()
+    if not s.db.exists():
+        raise SpscError("no warehouse here", str(s.db), "run 'spsc init' (or 'make demo') first")
+    done = publish_now(s.db, wait=s.write_wait, force=force)
+    if done is None:
+        console.print(f"{published_path(s.db)} is current; nothing to publish", markup=False,
+                      highlight=False)
+    else:
+        console.print(f"{published_path(s.db)} {done.summary()} ({done.seconds:.2f} s)",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _load_stage_commands() -> None:

@@ -24,6 +24,7 @@ _ENV = {
     "youth_max_age": "SPSC_YOUTH_MAX_AGE",
     "inter_entity_min_per_side": "SPSC_INTER_ENTITY_MIN",
     "sustained_min_events": "SPSC_SUSTAINED_MIN",
+    "write_wait": "SPSC_WRITE_WAIT",
 }
 
 
@@ -43,6 +44,7 @@ class Settings:
     youth_max_age: int = 30
     inter_entity_min_per_side: int = 2  # an event is inter-entity with >= this many from each entity
     sustained_min_events: int = 3  # sustained engagement = this many activities or more
+    write_wait: float = 600.0  # seconds a writer waits for the one before it, then gives up
 
     def __post_init__(self) -> None:
         home = Path(self.home).resolve()
@@ -73,7 +75,16 @@ class Settings:
 
 def _coerce(name: str, raw: str):
     kind = {f.name: f.type for f in fields(Settings)}[name]
-    return int(raw) if kind == "int" else Path(raw)
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            from pipeline.errors import SpscError
+
+            raise SpscError(f"'{raw}' is not a number of seconds", _ENV[name]) from None
+    return Path(raw)
 
 
 def get_settings(**overrides) -> Settings:

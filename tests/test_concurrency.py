@@ -2,13 +2,16 @@
 
 DuckDB lets one process write, or several read, at a time. What the pipeline promises:
 
-- a reader (report, notebook, ``spsc status``) that opens while an ingest writes gets a
-  consistent view (before or after the load, never half of it) or, at once when it does not
-  wait, the one-line "warehouse is busy ... retry" message; readers that wait (reports wait
-  up to 30 s) get the state after the load; nothing hangs;
-- two ingests at once: the second waits for the first (up to ``WAIT`` seconds) and then
-  loads; when the warehouse stays held longer (a notebook left open), it fails with one line
-  naming the process holding it, and changes nothing.
+- readers (reports, notebooks, ``spsc status``) open the published read copy: while an
+  ingest writes they read the copy published before it, at once, and never hold it up (see
+  also ``test_publish.py``);
+- a process that opens the warehouse file itself read-only while an ingest writes (``spsc
+  check``, a DuckDB shell) gets a consistent view (before or after the load, never half of
+  it) or, at once when it does not wait, the one-line "warehouse is busy ... retry" message;
+  nothing hangs;
+- two ingests at once: the second waits for the first (up to ``SPSC_WRITE_WAIT`` seconds)
+  and then loads; when a process outside the writers' queue keeps the warehouse file itself
+  open longer, the ingest fails with one line naming it, and changes nothing.
 """
 
 from __future__ import annotations
@@ -27,16 +30,18 @@ from adversarial.make_corpus import write_events, write_long_register
 from pipeline.checks.integrity import check_warehouse, fingerprint
 from pipeline.config import get_settings
 from pipeline.errors import WarehouseBusy
-from pipeline.ingest.attendance import WAIT
 from pipeline.warehouse import connect
 
 SPSC = Path(sys.executable).with_name("spsc")
 
 
+WAIT = 3  # seconds an ingest here waits for the warehouse (SPSC_WRITE_WAIT)
+
+
 def _env(settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPSC_")}
     env.update(SPSC_HOME=str(settings.home), SPSC_DB=str(settings.db),
-               SPSC_SECRET=str(settings.secret_path))
+               SPSC_SECRET=str(settings.secret_path), SPSC_WRITE_WAIT=str(WAIT))
     return env
 
 
@@ -116,25 +121,30 @@ def test_readers_during_an_ingest_see_before_or_after_or_are_told_to_retry(base,
     assert after > 1000
 
 
-def test_a_waiting_reader_opens_without_an_error_and_sees_a_whole_state(base, tmp_path):
-    """Reports open with a wait: they get in as soon as the writer lets go, and read a
-    consistent state; the writer then finishes (it waits for them in turn)."""
+def test_a_report_reader_opens_at_once_and_sees_the_copy_published_before_the_load(base, tmp_path):
+    """Reports open the published copy: no wait, no error, the state before the load (the
+    writer publishes the new state when it finishes)."""
     from pipeline.reports.data import open_warehouse
 
     settings = _copy(base[0], tmp_path)
+    con = open_warehouse(settings.db)  # publishes the copied warehouse's first read copy
+    con.close()
     writer = subprocess.Popen([str(SPSC), "ingest", "attendance", str(base[1])],
                               env=_env(settings), stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     _wait_for_lock(settings.db, writer)
+    started = time.monotonic()
     con = open_warehouse(settings.db)
     try:
+        assert time.monotonic() - started < 2
         _consistent(con)
         seen = con.execute("select count(*) from raw_signins").fetchall()[0][0]
     finally:
         con.close()
     assert writer.wait(timeout=60) == 0
-    con = connect(settings.db, read_only=True)
+    con = open_warehouse(settings.db)
     try:
+        _consistent(con)
         after = con.execute("select count(*) from raw_signins").fetchall()[0][0]
     finally:
         con.close()
@@ -164,22 +174,25 @@ def test_two_ingests_at_once_the_second_waits_then_loads(base, tmp_path):
     assert all(r[1] == r[2] for r in loaded)
 
 
-def test_an_ingest_fails_clearly_while_a_notebook_holds_the_warehouse(base, tmp_path):
+def test_an_ingest_fails_clearly_while_another_process_holds_the_warehouse_file(base, tmp_path):
+    """Outside the writers' queue (a DuckDB shell, an old notebook opening the warehouse file
+    itself): the ingest waits SPSC_WRITE_WAIT with a progress line, then fails in one line."""
     settings = _copy(base[0], tmp_path)
-    notebook = duckdb.connect(str(settings.db), read_only=True)  # left open, as kernels do
+    other = duckdb.connect(str(settings.db), read_only=True)  # left open, as kernels do
     try:
-        before = fingerprint(notebook)
+        before = fingerprint(other)
         started = time.monotonic()
         done = subprocess.run([str(SPSC), "ingest", "attendance", str(base[2])],
                               env=_env(settings), capture_output=True, text=True, timeout=120)
         waited = time.monotonic() - started
     finally:
-        notebook.close()
-    assert done.returncode == 1
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in done.stderr
-    assert lines[0].startswith(f"error: {settings.db}: warehouse is busy (held by ")
-    assert f"PID {os.getpid()}" in lines[0] and lines[0].endswith("retry when it finishes")
+        other.close()
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    *progress, error = done.stderr.strip().splitlines()
+    assert progress and all(line.startswith("waiting for the warehouse: ") for line in progress)
+    assert f"PID {os.getpid()} has it open outside the writers' queue" in progress[0]
+    assert error.startswith(f"error: {settings.db}: warehouse is busy (held by ")
+    assert f"PID {os.getpid()}" in error and error.endswith("retry when it finishes")
     assert waited >= WAIT
     con = duckdb.connect(str(settings.db), read_only=True)
     try:

@@ -567,9 +567,9 @@ class AuditResult:
 def audit(settings: Settings, reports: Path | None = None) -> AuditResult:
     """Audit the warehouse of ``settings`` and the reports under ``reports`` (default: the
     settings' reports folder)."""
-    from pipeline.warehouse import connect, first_row
+    from pipeline.warehouse import first_row, open_published
 
-    con = connect(settings.db, read_only=True, wait=30)
+    con = open_published(settings.db)
     try:
         personal = collect_personal_values(con)
         scanner = Scanner(personal)

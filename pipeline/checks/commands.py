@@ -79,7 +79,7 @@ def snapshot_command(
     from pipeline.warehouse import connect
 
     s = settings()
-    con = connect(s.db, wait=30)
+    con = connect(s.db, wait=s.write_wait)
     try:
         snapshot_id, created = snapshot_period(con, period, reason, restate=restate, settings=s)
     finally:

@@ -17,7 +17,7 @@ LANGS = ("en", "bs")
 
 @app.command("build")
 def build_command(
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the warehouse lock.")] = 30.0,
+    wait: Annotated[float | None, typer.Option(help="Seconds to wait for another writer (default 600, or SPSC_WRITE_WAIT).")] = None,
 ) -> None:
     """Compute every indicator for every period and domain into indicator_values."""
     from pipeline.indicators.engine import build
@@ -41,14 +41,14 @@ def indicators_command(
     """The PBF indicator based performance assessment for a period."""
     from pipeline.indicators import donor_table
     from pipeline.indicators.catalogue import load_catalogue
-    from pipeline.warehouse import connect
+    from pipeline.warehouse import open_published
 
     if fmt not in FORMATS:
         raise SpscError(f"unknown format '{fmt}'", "--format", f"use one of {', '.join(FORMATS)}")
     if lang not in LANGS:
         raise SpscError(f"unknown language '{lang}'", "--lang", "use en or bs")
     s = settings()
-    con = connect(s.db, read_only=True)
+    con = open_published(s.db)
     try:
         table = donor_table.donor_rows(con, load_catalogue(), s, period)
     finally:

@@ -667,10 +667,14 @@ def catalogue_fingerprint(catalogue: Catalogue, min_cell: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build(settings: Settings, catalogue: Catalogue | None = None, wait: float = 30.0) -> BuildSummary:
-    """Compute the whole catalogue and replace the indicator marts of ``settings.db``."""
+def build(settings: Settings, catalogue: Catalogue | None = None,
+          wait: float | None = None) -> BuildSummary:
+    """Compute the whole catalogue and replace the indicator marts of ``settings.db``.
+
+    ``wait``: seconds to queue behind another writer (default: the ``write_wait`` setting).
+    """
     catalogue = catalogue or load_catalogue()
-    con = connect(settings.db, wait=wait)
+    con = connect(settings.db, wait=settings.write_wait if wait is None else wait)
     try:
         values = compute_values(con, catalogue, settings)
         changes = compute_changes(values, catalogue)

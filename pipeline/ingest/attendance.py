@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 KIND = "attendance"
-WAIT = 5.0  # seconds an ingest waits for another process to release the warehouse
 _WAVE = re.compile(r"(\d{4}Q[1-4])", re.IGNORECASE)
 
 
@@ -332,14 +331,14 @@ def ingest_attendance(
     Raises:
         RejectedFile: an unreadable file, unless ``keep_going`` (files before it stay loaded,
             and the marts are rebuilt for them).
-        WarehouseBusy: another process held the warehouse for more than ``WAIT`` seconds.
+        WarehouseBusy: another writer held the warehouse for more than ``write_wait`` seconds.
     """
     from pipeline.ingest.attendance_models import build_attendance_marts, marts_are_current
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import bound_secret, init_warehouse
 
-    init_warehouse(settings, wait=WAIT)
-    con = connect(settings.db, wait=WAIT)
+    init_warehouse(settings)
+    con = connect(settings.db, wait=settings.write_wait)
     results: list[LoadResult] = []
     try:
         secret = bound_secret(settings, con)

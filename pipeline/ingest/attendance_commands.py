@@ -77,7 +77,7 @@ def review_persons_command(
     from rich.table import Table
 
     from pipeline.registry.review import names_from_raw_files, record_decision, review_pairs
-    from pipeline.warehouse import connect
+    from pipeline.warehouse import open_published
     from pipeline.warehouse.setup import bound_secret
 
     s = settings()
@@ -91,7 +91,7 @@ def review_persons_command(
             )
     if same or different:
         return
-    con = connect(s.db, read_only=True)
+    con = open_published(s.db)
     try:
         pairs = review_pairs(con, s)
         names, notes = ({}, [])

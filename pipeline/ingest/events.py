@@ -298,13 +298,12 @@ def load_events(
 
 def ingest_events(settings: Settings, path: Path | str, *, reload: bool = False) -> LoadResult:
     """Load an events list, then rebuild the attendance marts (event dates and types feed them)."""
-    from pipeline.ingest.attendance import WAIT
     from pipeline.ingest.attendance_models import build_attendance_marts, marts_are_current
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import init_warehouse
 
-    init_warehouse(settings, wait=WAIT)
-    con = connect(settings.db, wait=WAIT)
+    init_warehouse(settings)
+    con = connect(settings.db, wait=settings.write_wait)
     try:
         result = load_events(con, path, reload=reload, rebuild=settings)
         if not marts_are_current(con):  # a load interrupted before its rebuild

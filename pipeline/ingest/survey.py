@@ -142,7 +142,7 @@ def ingest_survey(settings: Settings, exports: list[Path | str], *,
     paths = [Path(p) for p in exports]
     the_mapping = read_mapping(mapping) if mapping else None
     form_paths = _as_list(form)
-    con = connect(settings.db, wait=10)
+    con = connect(settings.db, wait=settings.write_wait)
     try:
         secret = prepare_warehouse(settings, con)
         create_hmac_macro(con, secret)

@@ -14,14 +14,14 @@ import pandas as pd
 from pipeline.config import Settings
 from pipeline.errors import SpscError
 from pipeline.exports import neutralise_frame
-from pipeline.warehouse import connect
+from pipeline.warehouse import open_published
 
 COLUMNS = ["batch_id", "file_name", "sheet", "source_row", "column_name", "value", "rule", "action", "reason"]
 
 
 def read_quarantine(settings: Settings, batch: int | None = None) -> pd.DataFrame:
     """Quarantined cells (all batches, or one), in file and row order."""
-    con = connect(settings.db, read_only=True)
+    con = open_published(settings.db)
     try:
         # quarantine rows written before cell-level quarantine have no action: they were rows
         columns = ", ".join("coalesce(action, 'row') as action" if c == "action" else c for c in COLUMNS)

@@ -163,7 +163,7 @@ def maps_command(
         _say(f"maps skipped: {exc.one_line()}")
         return
     from pipeline.maps import render
-    from pipeline.warehouse import connect
+    from pipeline.warehouse import open_published
 
     folder = out or s.reports_dir / "maps" / period
     written: list[str] = []
@@ -183,7 +183,7 @@ def maps_command(
         for what in ("indicator maps", "change maps", "ties map"):
             _say(f"{what} skipped: {reason}")
     else:
-        con = connect(s.db, read_only=True)
+        con = open_published(s.db)
     try:
         if con is not None:
             _indicator_and_change_maps(con, geo, period, lang, s.min_cell, save)

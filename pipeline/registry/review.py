@@ -132,7 +132,7 @@ def record_decision(settings: Settings, key_a: str, key_b: str, decision: str) -
         raise SpscError("a person key cannot be paired with itself", a)
     if not Path(settings.db).exists():
         raise SpscError("no warehouse here", str(settings.db), "run 'spsc init' (or 'make demo') first")
-    con = connect(settings.db, wait=5)
+    con = connect(settings.db, wait=settings.write_wait)
     try:
         known = {
             k

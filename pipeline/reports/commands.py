@@ -77,23 +77,48 @@ def deck_command(
 
 
 def _snapshot(s, period: str, restate: bool) -> None:
-    """Reporting a period snapshots its numbers; a later report of it reuses the snapshot."""
-    from pipeline.checks.snapshots import latest_snapshot, snapshot_period
-    from pipeline.warehouse import connect
+    """Reporting a period snapshots its numbers; a later report of it reuses the snapshot.
 
-    con = connect(s.db, wait=30)
+    Taking a snapshot is a write, and a report must not wait for a load: when the period is
+    already snapshotted in the read copy nothing is written; when a writer is at work, the
+    reports show the read copy's current numbers and say the period is not snapshotted yet.
+    ``--restate`` is an explicit write and queues behind the writer at work.
+    """
+    from pipeline.checks.snapshots import latest_snapshot, snapshot_period
+    from pipeline.errors import WarehouseBusy
+    from pipeline.warehouse import connect, open_published
+
+    def _say(text: str) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    if not restate:
+        con = open_published(s.db)
+        try:
+            snap = latest_snapshot(con, period)
+        finally:
+            con.close()
+        if snap is not None:
+            _say(f"{period}: reporting the numbers published in snapshot {snap.snapshot_id}"
+                 f" ({snap.created_at:%Y-%m-%d %H:%M}); 'spsc diff --period {period}' lists"
+                 " what a rebuild would change, '--restate' publishes it")
+            return
+    try:
+        con = connect(s.db, wait=s.write_wait if restate else 0.0)
+    except WarehouseBusy as exc:
+        _say(f"{period}: not snapshotted yet ({exc.what}); these reports show the read copy's"
+             f" current numbers; 'spsc snapshot --period {period}' fixes them as published once"
+             " the load is done")
+        return
     try:
         snapshot_id, created = snapshot_period(
             con, period, "restated by spsc report" if restate else "spsc report", restate=restate,
             settings=s)
         if created:
-            console.print(f"{period}: numbers snapshotted as published (snapshot {snapshot_id})",
-                          markup=False, highlight=False)
+            _say(f"{period}: numbers snapshotted as published (snapshot {snapshot_id})")
         else:
             snap = latest_snapshot(con, period)
-            console.print(f"{period}: reporting the numbers published in snapshot {snapshot_id}"
-                          f" ({snap.created_at:%Y-%m-%d %H:%M}); 'spsc diff --period {period}' lists"
-                          " what a rebuild would change, '--restate' publishes it",
-                          markup=False, highlight=False)
+            _say(f"{period}: reporting the numbers published in snapshot {snapshot_id}"
+                 f" ({snap.created_at:%Y-%m-%d %H:%M}); 'spsc diff --period {period}' lists"
+                 " what a rebuild would change, '--restate' publishes it")
     finally:
         con.close()

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.errors import SpscError
-from pipeline.warehouse import connect
+from pipeline.warehouse import open_published
 
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 CUMULATIVE = "cumulative"
@@ -29,8 +29,9 @@ def check_period(period: str) -> str:
 
 
 def open_warehouse(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """The warehouse opened read-only, so any number of reports can read it at once."""
-    return connect(path, read_only=True, wait=30)
+    """The published read copy of the warehouse at ``path``, read-only: any number of
+    reports and notebooks read it at once, and never wait for (nor hold up) a load."""
+    return open_published(path)
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -178,7 +178,7 @@ def build_deck(rep: Report) -> _Deck:
 
 def _notes(rep: Report) -> list[str]:
     """Data quality, suppression and provenance, as bullet lines."""
-    from pipeline.reports.provenance import Provenance, load_batches
+    from pipeline.reports.provenance import Provenance, load_batches, read_copy_lines
     from pipeline.warehouse import schema_version
 
     lang = rep.lang
@@ -192,6 +192,7 @@ def _notes(rep: Report) -> list[str]:
                       schema_version=schema_version(rep.con),
                       batches=load_batches(rep.con, rep.batch_ids))
     lines.append(t("prov_made", lang, when=prov.made_at, version=prov.version, commit=prov.commit))
+    lines += read_copy_lines(rep.freshness, lang)
     lines.append(f"{len(prov.batches)} loaded files behind these numbers (names and sha256 in the"
                  " quarterly report)" if lang == "en" else
                  f"Broj učitanih datoteka iza ovih brojeva: {len(prov.batches)} (nazivi i sha256"

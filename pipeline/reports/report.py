@@ -71,6 +71,10 @@ class Report:
         self.maps_dir = Path(maps_dir) if maps_dir else None
         self.con = data.open_warehouse(self.settings.db)
         try:
+            from pipeline.warehouse import freshness
+
+            # what the read copy holds, and whether the warehouse had more, as the report reads it
+            self.freshness = freshness(self.settings.db, self.con)
             self.catalogue = load_catalogue()
             self.names = data.municipality_names(self.con)
             self.project = data.project_municipalities(self.con)

@@ -490,18 +490,19 @@ def data_quality(rep: Report) -> None:
 # ---------------------------------------------------------------------------- provenance
 def provenance(rep: Report) -> None:
     """When and from what the report was made: code, warehouse, parameters, raw files."""
-    from pipeline.reports.provenance import Provenance, load_batches
+    from pipeline.reports.provenance import Provenance, load_batches, read_copy_lines
     from pipeline.warehouse import schema_version
 
     lang = rep.lang
     prov = Provenance(parameters=rep.parameters, warehouse=str(rep.settings.db),
                       schema_version=schema_version(rep.con),
-                      batches=load_batches(rep.con, rep.batch_ids))
+                      batches=load_batches(rep.con, rep.batch_ids), read_copy=rep.freshness)
     # where the batch put its files is plumbing (a temporary folder), not what the report is of
     params = ", ".join(f"{k}={v!r}" for k, v in prov.parameters.items()
                        if k not in ("output_dir", "maps_dir"))
     lines = [t("prov_made", lang, when=prov.made_at, version=prov.version, commit=prov.commit),
              t("prov_warehouse", lang, path=prov.warehouse, schema=prov.schema_version),
+             *read_copy_lines(prov.read_copy, lang),
              t("prov_parameters", lang, parameters=params),
              f"Python: {rep.python}"]
     lines.append(t("prov_batches", lang) if len(prov.batches) else t("prov_no_batches", lang))

@@ -142,6 +142,24 @@ TEXT: dict[str, dict[str, str]] = {
     "prov_warehouse": {"en": "Warehouse: {path} (schema version {schema}).",
                        "bs": "Skladište podataka: {path} (verzija sheme {schema})."},
     "prov_parameters": {"en": "Parameters: {parameters}.", "bs": "Parametri: {parameters}."},
+    "prov_copy": {"en": "Read from the warehouse's published copy of {when}: {batches}; {build}.",
+                  "bs": "Pročitano iz objavljene kopije skladišta podataka od {when}: {batches};"
+                        " {build}."},
+    "prov_copy_batches": {"en": "{n} load batches ({ids})", "bs": "paketi učitavanja: {n} ({ids})"},
+    "prov_copy_no_batches": {"en": "no load batches", "bs": "nema paketa učitavanja"},
+    "prov_copy_build": {"en": "indicators built {when}", "bs": "indikatori izračunati {when}"},
+    "prov_copy_no_build": {"en": "indicators not built yet", "bs": "indikatori još nisu izračunati"},
+    "prov_copy_writer": {"en": "While this report was made, {writer} was writing the warehouse;"
+                               " that work is not in these numbers.",
+                         "bs": "Dok je ovaj izvještaj nastajao, {writer} je upisivao podatke u"
+                               " skladište; taj rad nije uključen u ove brojeve."},
+    "prov_copy_newer": {"en": "A newer copy was published {when}; these numbers are from the"
+                              " older one.",
+                        "bs": "Novija kopija objavljena je {when}; ovi brojevi potiču iz starije."},
+    "prov_copy_unpublished": {"en": "The warehouse held newer work that was not yet published;"
+                                    " it is not in these numbers.",
+                              "bs": "Skladište je sadržavalo noviji rad koji još nije bio"
+                                    " objavljen; nije uključen u ove brojeve."},
     "prov_batches": {"en": "The numbers come from these loaded files:",
                      "bs": "Brojevi potiču iz ovih učitanih datoteka:"},
     "prov_no_batches": {"en": "No load batches are recorded behind these numbers.",

@@ -22,35 +22,74 @@ def _busy(db: Path, exc: Exception) -> WarehouseBusy:
     return WarehouseBusy(f"warehouse is busy (held by {holder})", str(db), "retry when it finishes")
 
 
-def connect(db: Path | str, *, read_only: bool = False, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file.
-
-    Args:
-        db: path of the DuckDB file.
-        read_only: readers (notebooks, reports) open read-only so several can share the file.
-        wait: seconds to keep retrying while another process holds the lock; 0 fails at once.
-
-    Raises:
-        WarehouseBusy: the file is locked by another process (after ``wait`` seconds).
-        SpscError: a read-only open of a warehouse that does not exist yet.
-    """
-    db = Path(db)
-    if read_only and not db.exists():
-        raise SpscError("no warehouse here", str(db), "run 'spsc init' (or 'make demo') first")
-    if not read_only:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait
-    delay = 0.05
+def _open(db: Path, read_only: bool, wait: float, say=None) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, retrying while another process holds DuckDB's own lock (``say``:
+    where to report a wait longer than a second)."""
+    started = time.monotonic()
+    delay, said = 0.05, False
     while True:
         try:
             return duckdb.connect(str(db), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise SpscError(f"cannot open the warehouse ({exc})", str(db)) from exc
-            if time.monotonic() >= deadline:
+            waited = time.monotonic() - started
+            if waited >= wait:
                 raise _busy(db, exc) from exc
+            if say is not None and not said and waited >= 1.0:
+                say(f"waiting for the warehouse: {_busy(db, exc).what.split('(', 1)[-1].rstrip(')')}"
+                    f" has it open outside the writers' queue; waiting up to {wait:.0f} s")
+                said = True
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+
+def connect(db: Path | str, *, read_only: bool = False, wait: float | None = None):
+    """Open the warehouse file.
+
+    Writers (the default) join the writers' queue first: they wait, with a progress line
+    on stderr, while another writer works, for up to ``wait`` seconds (default: the
+    ``write_wait`` setting, ``SPSC_WRITE_WAIT``). They get a
+    :class:`~pipeline.warehouse.writer.WriterConnection`, which behaves as a DuckDB
+    connection and publishes the read copy when it closes (:mod:`pipeline.warehouse.publish`).
+
+    ``read_only=True`` opens this very file read-only (checks and tests that inspect the
+    warehouse itself). Readers that must not wait for writers (notebooks, reports, status)
+    open the published copy instead: :func:`pipeline.warehouse.open_published`.
+
+    Args:
+        db: path of the DuckDB file.
+        read_only: open the file itself read-only.
+        wait: seconds to wait for the writer (or process) holding the file; a read-only open
+            fails at once by default.
+
+    Raises:
+        WarehouseBusy: the file stayed locked by another process for ``wait`` seconds.
+        SpscError: a read-only open of a warehouse that does not exist yet.
+    """
+    db = Path(db)
+    if read_only:
+        if not db.exists():
+            raise SpscError("no warehouse here", str(db), "run 'spsc init' (or 'make demo') first")
+        return _open(db, True, wait or 0.0)
+    from pipeline.warehouse.writer import WriterConnection
+    from pipeline.warehouse.writer_lock import WriterLock, say
+
+    if wait is None:
+        from pipeline.config import get_settings
+
+        wait = get_settings().write_wait
+    db.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    lock = WriterLock.acquire(db, wait)
+    try:
+        # DuckDB's own lock: held by a process outside the queue (a DuckDB shell, an old
+        # notebook opening the warehouse itself), or by a nested open of this process
+        con = _open(db, False, max(wait - (time.monotonic() - started), 0.0), say)
+    except BaseException:
+        lock.release()
+        raise
+    return WriterConnection(con, db, lock)
 
 
 @contextmanager

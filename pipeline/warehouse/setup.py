@@ -6,6 +6,7 @@ import hmac
 from hashlib import sha256
 
 import duckdb
+import pandas as pd
 
 from pipeline import reference
 from pipeline.config import Settings
@@ -39,27 +40,47 @@ def bound_secret(settings: Settings, con: duckdb.DuckDBPyConnection) -> bytes:
     return secret
 
 
-def load_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the reference tables with the packaged CSVs (one transaction)."""
-    con.register("_ref_municipalities", reference.municipalities())
-    con.register("_ref_census", reference.census())
+def reference_fingerprint(*frames: pd.DataFrame) -> str:
+    """Identifies the packaged reference tables' content."""
+    h = sha256()
+    for frame in frames:
+        h.update(",".join(frame.columns).encode())
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+def load_reference(con: duckdb.DuckDBPyConnection) -> bool:
+    """Replace the reference tables with the packaged CSVs (one transaction) unless they hold
+    them already: an unchanged warehouse stays unchanged, and no read copy is published for
+    nothing. Returns whether they were replaced."""
+    municipalities, census = reference.municipalities(), reference.census()
+    fp = reference_fingerprint(municipalities, census)
+    row = first_row(con, "select value from warehouse_meta where key = 'reference_fingerprint'")
+    if row is not None and row[0] == fp:
+        return False
+    con.register("_ref_municipalities", municipalities)
+    con.register("_ref_census", census)
     try:
         with transaction(con):
             con.execute("delete from ref_municipalities")
             con.execute("insert into ref_municipalities by name select * from _ref_municipalities")
             con.execute("delete from ref_census")
             con.execute("insert into ref_census by name select * from _ref_census")
+            con.execute("insert or replace into warehouse_meta (key, value)"
+                        " values ('reference_fingerprint', ?)", [fp])
     finally:
         con.unregister("_ref_municipalities")
         con.unregister("_ref_census")
+    return True
 
 
-def init_warehouse(settings: Settings, wait: float = 0.0) -> list[str]:
+def init_warehouse(settings: Settings, wait: float | None = None) -> list[str]:
     """Create or migrate the warehouse at ``settings.db``; returns the migrations applied.
 
-    ``wait``: seconds to wait for another process to release the warehouse.
+    ``wait``: seconds to wait for another writer (default: the ``write_wait`` setting).
+    Closing publishes the read copy when anything changed.
     """
-    con = connect(settings.db, wait=wait)
+    con = connect(settings.db, wait=settings.write_wait if wait is None else wait)
     try:
         applied = migrate(con)
         load_reference(con)
