@@ -1,0 +1,357 @@
+"""Survey forms as indicator sources: the codebook, the names an indicator may use, and the
+``respondents`` mart built from the project's form settings.
+
+Any loaded form is a source. Its questions are addressed by their XLSForm name, with the group
+path only where the name is not unique (``trust_csw`` or ``trust/trust_csw``); a form's
+settings add scores (the mean of some questions) and, for a pre/post form, ``<name>_pre``,
+``<name>_post`` and ``<name>_change`` (post minus pre) of every number. Names are checked
+against the warehouse's codebook when the indicators are built, so a typo fails before any
+number is computed and the error names the file, the indicator, the field and the question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from pipeline.errors import SpscError
+from pipeline.indicators.catalogue import DIMENSIONS, Catalogue, CatalogueError, Indicator
+from pipeline.project.forms import FormSettings
+
+NUMERIC_TYPES = {"integer", "decimal", "range", "calculate", "text", "hidden", "barcode"}
+STANDARD_DIMENSIONS = set(DIMENSIONS)
+PRE_POST_SUFFIXES = ("_change", "_post", "_pre")
+
+
+@dataclass
+class QuestionInfo:
+    """One question of a form (its latest loaded version)."""
+
+    path: str
+    name: str
+    type: str
+    list_name: str | None
+    repeat_path: str | None
+    label_en: str | None = None
+    label_bs: str | None = None
+
+
+@dataclass
+class FormCodebook:
+    """A loaded form's questions (every version, the latest one's type) and choice labels."""
+
+    form_id: str
+    questions: dict[str, QuestionInfo] = field(default_factory=dict)
+    choices: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # list -> choice -> labels
+
+    def find(self, ref: str) -> tuple[QuestionInfo | None, str | None]:
+        """The question a name refers to, or why none does."""
+        if ref in self.questions:
+            return self.questions[ref], None
+        named = [q for q in self.questions.values() if q.name == ref]
+        if len(named) == 1:
+            return named[0], None
+        if named:
+            return None, f"question name {ref!r} is not unique in form {self.form_id} (write one of " \
+                         f"{', '.join(sorted(q.path for q in named))})"
+        close = sorted(q.path for q in self.questions.values()
+                       if ref.rsplit("/", 1)[-1][:4].lower() in q.name.lower())[:3]
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        return None, f"form {self.form_id} has no question {ref!r}{hint}"
+
+    def choice_names(self, q: QuestionInfo) -> list[str]:
+        return list(self.choices.get(q.list_name or "", {}))
+
+    def numeric(self, q: QuestionInfo) -> bool:
+        """Whether the question's answers are numbers (or choices named by numbers: 1-5 scales)."""
+        if q.type in NUMERIC_TYPES:
+            return True
+        if q.type == "select_one":
+            names = self.choice_names(q)
+            return bool(names) and all(_is_number(n) for n in names)
+        return False
+
+    def dimension_name(self, q: QuestionInfo) -> str:
+        """How a question is named as a dimension: its bare name where unique, else its path."""
+        same = [x for x in self.questions.values() if x.name == q.name]
+        return q.name if len(same) == 1 else q.path
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_codebooks(con: duckdb.DuckDBPyConnection) -> dict[str, FormCodebook]:
+    """Every loaded form's codebook, from ``codebook_questions`` / ``codebook_choices``."""
+    have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    if "codebook_questions" not in have or "survey_forms" not in have:
+        return {}
+    rows = con.execute("""
+        with versions as (
+            select form_id, form_version, max(loaded_at) as loaded_at from survey_forms group by all
+        ),
+        ranked as (
+            select q.*, row_number() over (partition by q.form_id, q.question
+                                           order by v.loaded_at desc nulls last) as latest
+            from codebook_questions as q
+            left join versions as v using (form_id, form_version)
+        )
+        select form_id, question, name, type, list_name, repeat_path, label_en, coalesce(label_bs, label_en, label)
+        from ranked where latest = 1 order by form_id, position
+    """).fetchall()
+    books: dict[str, FormCodebook] = {}
+    for form_id, path, name, qtype, list_name, repeat_path, en, bs in rows:
+        book = books.setdefault(form_id, FormCodebook(form_id))
+        book.questions[path] = QuestionInfo(path, name, qtype, list_name, repeat_path, en, bs)
+    for form_id, list_name, choice, label, en, bs in con.execute("""
+        select form_id, list_name, choice, label, label_en, label_bs from codebook_choices
+        order by form_id, form_version, list_name, position
+    """).fetchall():
+        if form_id in books:
+            labels = books[form_id].choices.setdefault(list_name, {})
+            labels.setdefault(choice, {"en": en or label or choice, "bs": bs or en or label or choice})
+    return books
+
+
+# ------------------------------------------------------------------------- name resolution
+@dataclass(frozen=True)
+class Column:
+    """A per-respondent value an indicator reads: ``kind`` number, text or multi."""
+
+    ref: str
+    kind: str
+    question: str | None = None  # the codebook path (None for a score)
+    items: tuple[str, ...] = ()  # a score's question paths
+    phase: str | None = None  # pre, post, change (pre/post forms), None = the answer itself
+
+
+@dataclass
+class SourcePlan:
+    """What a build reads of one form: columns by reference, and its question dimensions."""
+
+    form_id: str
+    settings: FormSettings | None
+    book: FormCodebook
+    columns: dict[str, Column] = field(default_factory=dict)
+    dimensions: dict[str, Column] = field(default_factory=dict)  # dimension name -> column
+    indicators: list[Indicator] = field(default_factory=list)
+
+    @property
+    def pre_post(self):
+        return self.settings.pre_post if self.settings else None
+
+    def questions(self) -> list[str]:
+        """Every codebook path the build needs the answers of."""
+        out = []
+        for c in [*self.columns.values(), *self.dimensions.values()]:
+            out += [c.question] if c.question else list(c.items)
+        return list(dict.fromkeys(out))
+
+    def dimension_of(self, ind: Indicator, dim: str) -> str:
+        """The dimension name a disaggregation is stored under (question dims normalised)."""
+        if dim in STANDARD_DIMENSIONS:
+            return dim
+        q, _ = self.book.find(dim)
+        return self.book.dimension_name(q)
+
+
+def _resolve_base(plan: SourcePlan, ref: str) -> tuple[Column | None, str | None]:
+    """A question or score by name (no pre/post suffix)."""
+    settings = plan.settings
+    if settings is not None and ref in settings.scores:
+        paths = []
+        for item in settings.scores[ref]:
+            q, why = plan.book.find(item)
+            if q is None:
+                return None, f"score {ref!r}: {why}"
+            if not plan.book.numeric(q):
+                return None, f"score {ref!r}: {q.path} is a {q.type}, not a number"
+            paths.append(q.path)
+        return Column(ref, "number", items=tuple(paths)), None
+    q, why = plan.book.find(ref)
+    if q is None:
+        return None, why
+    if q.repeat_path:
+        return None, (f"{q.path} is inside the repeat group {q.repeat_path}; indicators count "
+                      "submissions, not repeat rows")
+    kind = "multi" if q.type == "select_multiple" else "number" if plan.book.numeric(q) else "text"
+    return Column(ref, kind, question=q.path), None
+
+
+def resolve_variable(plan: SourcePlan, ref: str) -> tuple[Column | None, str | None]:
+    """A name an indicator uses: a question, a score, or (pre/post forms) ``<name>_pre`` ..."""
+    if plan.pre_post is not None:
+        for suffix in PRE_POST_SUFFIXES:
+            if ref.endswith(suffix):
+                base, _ = _resolve_base(plan, ref[: -len(suffix)])
+                if base is not None:
+                    if suffix == "_change" and base.kind != "number":
+                        return None, f"{ref}: a change needs a number, {base.question} is not one"
+                    kind = "number" if suffix == "_change" else base.kind
+                    return Column(ref, kind, base.question, base.items, suffix[1:]), None
+    return _resolve_base(plan, ref)
+
+
+def _check_condition(plan: SourcePlan, ind: Indicator) -> list[tuple[str, str]]:
+    c = ind.condition
+    problems = []
+    for ref in c.variables():
+        col, why = resolve_variable(plan, ref)
+        if col is None:
+            problems.append(("condition", why))
+            continue
+        plan.columns[ref] = col
+        test = "any_true" if c.any_true else c.test
+        if test in ("range", "greater_than") and col.kind != "number":
+            problems.append(("condition", f"{ref} is not a number (min/max/greater_than need one)"))
+        elif test == "has" and col.kind != "multi":
+            problems.append(("condition", f"{ref} is not a select_multiple ('has' needs one; use equals or in)"))
+        elif test in ("equals", "in", "any_true") and col.kind == "multi":
+            problems.append(("condition", f"{ref} is a select_multiple: use 'has: CHOICE'"))
+        elif test == "has" and col.question:
+            choices = plan.book.choice_names(plan.book.questions[col.question])
+            unknown = [h for h in c.has if choices and h not in choices]
+            if unknown:
+                problems.append(("condition", f"{', '.join(unknown)} not a choice of {col.question} "
+                                              f"({', '.join(choices)})"))
+    return problems
+
+
+def plan_sources(catalogue: Catalogue, project, books: dict[str, FormCodebook]) -> tuple[
+        dict[str, SourcePlan], list[str]]:
+    """Resolve every survey indicator's names against its form's codebook.
+
+    Returns the plans of the forms that are loaded, and notes on indicators whose form is not
+    loaded yet (declared in ``forms/`` but with no data: nothing to compute).
+
+    Raises:
+        CatalogueError: an unknown form, question or choice, or a question of the wrong type;
+            every problem at once, each naming the indicator and the field.
+    """
+    forms = project.forms() if project is not None else {}
+    plans: dict[str, SourcePlan] = {}
+    problems: list[str] = []
+    notes: dict[str, list[str]] = {}
+    for ind in catalogue.indicators:
+        if not ind.is_survey:
+            continue
+        book = books.get(ind.source)
+        if book is None:
+            if ind.source in forms:
+                notes.setdefault(ind.source, []).append(ind.id)
+            else:
+                known = sorted(set(books) | set(forms))
+                problems.append(f"indicator '{ind.id}': field 'source': no form {ind.source!r} is loaded or "
+                                f"declared in forms/ (known: {', '.join(known) or 'none'}; or 'attendance')")
+            continue
+        plan = plans.setdefault(ind.source, SourcePlan(ind.source, forms.get(ind.source), book))
+        found: list[tuple[str, str]] = []
+        if ind.condition is not None:
+            found += _check_condition(plan, ind)
+        for ref in ind.variables or []:
+            col, why = resolve_variable(plan, ref)
+            if col is None:
+                found.append(("variables", why))
+            elif col.kind != "number":
+                found.append(("variables", f"{ref} is not a number (a mean needs numbers)"))
+            else:
+                plan.columns[ref] = col
+        for dim in ind.disaggregations:
+            if dim in STANDARD_DIMENSIONS:
+                continue
+            q, why = book.find(dim)
+            if q is None:
+                found.append(("disaggregations", why))
+            elif q.type != "select_one" or q.repeat_path:
+                found.append(("disaggregations", f"{q.path} is a {q.type}; a breakdown is by a select_one "
+                                                 f"question (or {', '.join(DIMENSIONS[1:])})"))
+            else:
+                plan.dimensions[book.dimension_name(q)] = Column(dim, "text", question=q.path)
+        problems += [f"indicator '{ind.id}': field '{f}': {m}" for f, m in found]
+        plan.indicators.append(ind)
+    if problems:
+        raise CatalogueError("; ".join(problems), "indicators.yml")
+    return plans, [f"form {f} is not loaded yet: {', '.join(ids)} not computed" for f, ids in notes.items()]
+
+
+# ------------------------------------------------------------------------ respondents mart
+def _role_seeds(project, books: dict[str, FormCodebook]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``seed_form_roles`` and ``seed_recodes`` from the form settings, names resolved."""
+    roles, recodes, problems = [], [], []
+    forms = project.forms() if project is not None else {}
+    for form_id, settings in forms.items():
+        book = books.get(form_id)
+        if book is None:
+            continue
+        where = settings.path or f"forms/{form_id}.yml"
+        for role, ref in settings.roles().items():
+            q, why = book.find(ref)
+            if q is None:
+                problems.append(f"{where}: field '{role}': {why}")
+            else:
+                roles.append((form_id, role, q.path))
+        for ref, mapping in settings.recodes().items():
+            q, why = book.find(ref)
+            if q is None:
+                problems.append(f"{where}: field 'recode.{ref}': {why}")
+                continue
+            recodes += [(form_id, q.path, raw, value) for raw, value in mapping.items()]
+        for score, items in settings.scores.items():
+            for item in items:
+                q, why = book.find(item)
+                if q is None:
+                    problems.append(f"{where}: field 'scores.{score}': {why}")
+    if problems:
+        raise SpscError("; ".join(problems), "forms", "name questions as in the form (group path optional)")
+    return (pd.DataFrame(roles, columns=["form_id", "role", "question"], dtype=object),
+            pd.DataFrame(recodes, columns=["form_id", "question", "raw", "value"], dtype=object))
+
+
+def register_seeds(con: duckdb.DuckDBPyConnection, project, books: dict[str, FormCodebook]) -> None:
+    """Register the project's form settings as the seed tables the survey models read."""
+    from pipeline.reference.names import normaliser
+
+    roles, recodes = _role_seeds(project, books)
+    _temp_table(con, "seed_form_roles", roles)
+    _temp_table(con, "seed_recodes", recodes)
+    # every spelling of a municipality answer, resolved (answers loaded with the settings are ids)
+    raws = [r[0] for r in con.execute("""
+        select distinct a.value from stg_survey__answers as a
+        join stg_survey__submissions as s using (submission_id)
+        join seed_form_roles as r on r.form_id = s.form_id and r.question = a.question
+        where r.role = 'municipality' and a.value is not null and s.is_current
+    """).fetchall()]
+    norm = normaliser()
+    names = pd.DataFrame([(raw, norm.try_resolve(raw)[0]) for raw in raws], columns=["raw", "muni_id"],
+                         dtype=object)
+    _temp_table(con, "seed_municipality_names", names)
+
+
+def _temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    con.register(f"_{name}_in", frame.astype("string") if not frame.empty else frame)
+    try:
+        if frame.empty:
+            cols = ", ".join(f"{c} varchar" for c in frame.columns)
+            con.execute(f"create or replace temp table {name} ({cols})")
+        else:
+            con.execute(f"create or replace temp table {name} as select * from _{name}_in")
+    finally:
+        con.unregister(f"_{name}_in")
+
+
+def build_respondents(con: duckdb.DuckDBPyConnection, project, books: dict[str, FormCodebook]) -> int:
+    """Refill the ``respondents`` mart (call inside the build's transaction); returns its rows."""
+    from pipeline.ingest.survey_models import create_survey_views, model_sql
+
+    register_seeds(con, project, books)
+    create_survey_views(con)
+    con.execute("delete from respondents")
+    con.execute(f"insert into respondents by name select * from ({model_sql('marts', 'respondents')})")
+    return con.execute("select count(*) from respondents").fetchall()[0][0]
+
