@@ -39,9 +39,10 @@ def bound_secret(settings: Settings, con: duckdb.DuckDBPyConnection) -> bytes:
     return secret
 
 
-def load_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the reference tables with the packaged CSVs (one transaction)."""
-    con.register("_ref_municipalities", reference.municipalities())
+def load_reference(con: duckdb.DuckDBPyConnection, area: tuple[str, ...] = ()) -> None:
+    """Replace the reference tables with the packaged CSVs (one transaction); ``is_project``
+    marks the project's area."""
+    con.register("_ref_municipalities", reference.with_area(area))
     con.register("_ref_census", reference.census())
     try:
         with transaction(con):
@@ -54,6 +55,16 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_ref_census")
 
 
+def mark_project_area(con: duckdb.DuckDBPyConnection, area: tuple[str, ...]) -> None:
+    """Mark the project's municipalities in ``ref_municipalities`` (``is_project``)."""
+    con.execute("update ref_municipalities set is_project = list_contains(?, muni_id)", [list(area)])
+
+
+def project_area(settings: Settings) -> tuple[str, ...]:
+    """The municipality ids of the settings' project (none without a project)."""
+    return settings.project.area if settings.project is not None else ()
+
+
 def init_warehouse(settings: Settings, wait: float = 0.0) -> list[str]:
     """Create or migrate the warehouse at ``settings.db``; returns the migrations applied.
 
@@ -62,7 +73,7 @@ def init_warehouse(settings: Settings, wait: float = 0.0) -> list[str]:
     con = connect(settings.db, wait=wait)
     try:
         applied = migrate(con)
-        load_reference(con)
+        load_reference(con, project_area(settings))
         bound_secret(settings, con)
     finally:
         con.close()
