@@ -185,6 +185,13 @@ class Indicator(BaseModel):
         """The range a value cannot leave: 0-100 for percent, the scale of a mean."""
         return (0.0, 100.0) if self.unit == "percent" else self.scale
 
+    @property
+    def display_unit(self) -> str:
+        """The unit as reports and maps read it: ``percent``, ``count``, ``mean`` or ``mean 0-10``."""
+        if self.unit == "mean" and self.scale is not None:
+            return f"mean {self.scale[0]:g}-{self.scale[1]:g}"
+        return self.unit
+
     def survey_variables(self) -> list[str]:
         """The survey questions this indicator reads."""
         if self.condition is not None:

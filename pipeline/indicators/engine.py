@@ -734,7 +734,7 @@ def catalogue_rows(catalogue: Catalogue) -> pd.DataFrame:
     """One row per indicator: the labels and units SQL readers need beside the numbers."""
     return pd.DataFrame([{
         "indicator_id": i.id, "result": i.result, "level": i.level or "", "label_en": i.label.en,
-        "label_bs": i.label.bs, "source": i.source, "estimator": i.estimator, "unit": i.unit,
+        "label_bs": i.label.bs, "source": i.source, "estimator": i.estimator, "unit": i.display_unit,
         "illustrative": i.illustrative, "position": k,
     } for k, i in enumerate(catalogue.indicators)])
 
