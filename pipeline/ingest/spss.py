@@ -1,8 +1,9 @@
 """SPSS ``.sav`` files (read with pyreadstat): data landed as text, labels as the codebook.
 
 Variable labels become question labels, value labels become choice lists (one per
-variable), so an SPSS source gets a codebook like an XLSForm does. Values stay codes; the
-mapping recodes them to canonical values.
+variable), so an SPSS source gets a codebook like an XLSForm does. A numeric variable whose
+labels name only some of its values (``99 = does not know`` on a 0-10 scale) stays a number,
+its labels kept. Values stay codes; the form's settings recode them when indicators are built.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def read_sav(con: duckdb.DuckDBPyConnection, table: str, raw: RawFile, form_id: 
         numeric = meta.readstat_variable_types.get(name) != "string"
         fmt = str((meta.original_variable_types or {}).get(name, "")).upper()
         if name in value_labels:
-            qtype, list_name = "select_one", name
+            codes = {_code(c) for c in value_labels[name]}
+            complete = {_code(v) for v in frame[name].dropna().unique()} <= codes
+            qtype, list_name = ("select_one" if complete or not numeric else "decimal"), name
             for j, (code, text) in enumerate(value_labels[name].items(), start=1):
                 choices.append(Choice(name, _code(code), {DEFAULT_LANGUAGE: str(text)}, j))
         elif "DATETIME" in fmt:
