@@ -211,7 +211,7 @@ def survey_rows_sql(plan: SourcePlan) -> str:
         ),
         wide as ({wide}),
         base as (
-            select r.wave, r.respondent_key, r.link_key, r.phase,
+            select r.wave, r.respondent_key, r.link_key, r.phase, r.submitted_at,
                 coalesce(r.stratum, 'all') as stratum, coalesce(r.psu, r.respondent_key) as psu,
                 r.ssu, r.fpc, r.fpc2, {weight} as weight, r.sex, r.age_group, r.muni_id, r.entity,
                 r.batch_id{selected}
@@ -231,9 +231,14 @@ def survey_rows_sql(plan: SourcePlan) -> str:
             pairs.append(f"post.{_q(name)} - pre.{_q(name)} as {_q(name + '@change')}")
     keep = ", ".join(f"coalesce(post.{c}, pre.{c}) as {c}"
                      for c in ("sex", "age_group", "muni_id", "entity", "batch_id"))
+    # a participant who filled the same phase twice counts with the latest submission
+    latest = ("row_number() over (partition by link_key, wave, phase"
+              " order by submitted_at desc nulls last, batch_id desc, respondent_key) = 1")
     return base + f""",
-        pre as (select * from base where phase = {_lit(pp.pre.lower())} and link_key is not null),
-        post as (select * from base where phase = {_lit(pp.post.lower())} and link_key is not null)
+        pre as (select * from base where phase = {_lit(pp.pre.lower())} and link_key is not null
+                qualify {latest}),
+        post as (select * from base where phase = {_lit(pp.post.lower())} and link_key is not null
+                 qualify {latest})
         select coalesce(post.wave, pre.wave) as wave, 'all' as stratum,
             coalesce(post.link_key, pre.link_key) as psu, cast(null as varchar) as ssu,
             cast(null as double) as fpc, cast(null as double) as fpc2, 1.0 as weight, {keep}

@@ -301,7 +301,12 @@ def _role_seeds(project, books: dict[str, FormCodebook]) -> tuple[pd.DataFrame, 
             if q is None:
                 problems.append(f"{where}: field 'recode.{ref}': {why}")
                 continue
-            recodes += [(form_id, q.path, raw, value) for raw, value in mapping.items()]
+            for raw, value in mapping.items():
+                # a number is stored as its typed text ("99" of a decimal question is "99.0")
+                spellings = {raw}
+                if _is_number(raw):
+                    spellings |= {str(float(raw)), str(int(float(raw))) if float(raw).is_integer() else raw}
+                recodes += [(form_id, q.path, text, value) for text in sorted(spellings)]
         for score, items in settings.scores.items():
             for item in items:
                 q, why = book.find(item)
@@ -355,3 +360,17 @@ def build_respondents(con: duckdb.DuckDBPyConnection, project, books: dict[str, 
     con.execute(f"insert into respondents by name select * from ({model_sql('marts', 'respondents')})")
     return con.execute("select count(*) from respondents").fetchall()[0][0]
 
+
+
+def refresh_respondents(settings) -> int:
+    """Rebuild ``respondents`` of ``settings.db`` from the project's form settings (the first
+    step of ``spsc build``, on its own); returns its rows."""
+    from pipeline.warehouse import connect, transaction
+
+    project = settings.require_project()
+    con = connect(settings.db, wait=30)
+    try:
+        with transaction(con):
+            return build_respondents(con, project, read_codebooks(con))
+    finally:
+        con.close()
