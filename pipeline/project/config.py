@@ -196,7 +196,7 @@ def resolve_area(names: list[str]) -> tuple[tuple[str, ...], list[str]]:
     for i, name in enumerate(names):
         muni_id, reason = (name, None) if name in ids else norm.try_resolve(name)
         if muni_id is None:
-            problems.append(f"field 'area.{i}': {reason} {name!r}")
+            problems.append(f"field 'area.{i}': {name!r}: {reason}")
         elif muni_id in out:
             problems.append(f"field 'area.{i}': {name!r} is listed twice")
         else:

@@ -71,7 +71,10 @@ def read_rows(path: Path) -> list[list[object]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            return [list(r) for r in csv.reader(fh)]
+            text = fh.read()
+        # Excel in BiH writes ';' between columns (',' is the decimal mark)
+        delimiter = ";" if text.count(";") > text.count(",") else ","
+        return [list(r) for r in csv.reader(text.splitlines(), delimiter=delimiter)]
     if suffix not in (".xlsx", ".xlsm", ".xls", ".ods"):
         raise ResultsFrameworkError("a results framework is an .xlsx (or .csv) spreadsheet", str(path))
     from python_calamine import CalamineWorkbook
