@@ -33,7 +33,8 @@ from harness import compare, peak_rss_mb, time_it
 from pipeline.config import get_settings
 from pipeline.indicators.catalogue import load_catalogue
 from pipeline.indicators.engine import _value_sql, compute_values
-from pipeline.reference import PROJECT_MUNICIPALITIES, entity_of
+from pipeline.reference import entity_of
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
 from pipeline.warehouse import connect
 from pipeline.warehouse.setup import init_warehouse
 

@@ -31,7 +31,7 @@ def _default_boundaries() -> Path | None:
 
 
 def _values(pd, periods=("2023Q1", "2024Q4")):
-    from pipeline.reference import PROJECT_MUNICIPALITIES
+    from pipeline.synth.area import PROJECT_MUNICIPALITIES
 
     rows = []
     for k, period in enumerate(periods):

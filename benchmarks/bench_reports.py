@@ -24,7 +24,6 @@ from fixtures.warehouse_builder import build_warehouse  # noqa: E402
 from harness import compare, time_it  # noqa: E402
 
 from pipeline.config import get_settings  # noqa: E402
-from pipeline.reference import PROJECT_MUNICIPALITIES  # noqa: E402
 from pipeline.reports.batch import (  # noqa: E402
     NOTEBOOKS_DIR,
     PROFILE_NOTEBOOK,
@@ -32,6 +31,7 @@ from pipeline.reports.batch import (  # noqa: E402
     plan,
     run_batch,
 )
+from pipeline.synth.area import PROJECT_MUNICIPALITIES  # noqa: E402
 
 PERIOD = "2024Q4"
 BIN = Path(sys.executable).parent
