@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
-
-from pathlib import Path
 
 from pipeline.indicators.catalogue import load_catalogue
 from pipeline.indicators.engine import survey_values
