@@ -4,25 +4,25 @@ A form needs no settings to be loaded and used: every question is then addressab
 XLSForm name and the form is a simple random sample with weight 1 (R's
 ``svydesign(ids = ~1)``). Settings say what the pipeline cannot guess::
 
-    form_id: spsc_citizen_survey
-    label: {en: Citizen perception survey, bs: Istraživanje percepcije građana}
+    form_id: household_survey
+    label: {en: Household survey, bs: Anketa domaćinstava}
     personal: [contact/phone]            # dropped when the file is read (names, phones ...)
-    codes: [participant_code]            # link codes: stored only as keyed pseudonyms
+    codes: [member_code]                 # link codes: stored only as keyed pseudonyms
     consent: consent                     # only respondents answering yes count
     design:                              # the survey design (omit for a simple random sample)
-      weights: design/weight
-      strata: design/stratum
-      psu: design/psu                    # or [psu, ssu] for two stages
-      fpc: design/fpc                    # population size per stage (one, or one per stage)
+      weights: sample/weight
+      strata: sample/stratum
+      psu: sample/settlement             # or [psu, ssu] for two stages
+      fpc: sample/settlements            # population size per stage (one, or one per stage)
     municipality: location/municipality  # any spelling; resolved to the municipality id
-    sex: {question: demographics/sex, recode: {m: male, f: female}}
-    age: demographics/age                # or birth_year: ...
-    recode: {trust/trust_csw: {"99": null}}    # other questions' recodes (value -> value)
-    scores: {attitude_score: [att_1, att_2]}   # per-respondent mean of the items answered
-    pre_post: {link: participant_code, phase: phase, pre: pre, post: post}
+    sex: {question: about/sex, recode: {m: male, f: female}}
+    age: about/age                       # or birth_year: ...
+    recode: {services/income: {"99": null}}    # other questions' recodes (value -> value)
+    scores: {knowledge: [k1, k2, k3]}          # per-respondent mean of the items answered
+    pre_post: {link: member_code, phase: test, pre: pre, post: post}
 
 Questions are named by their XLSForm name, with the group path where the name is not unique
-(``trust_csw`` or ``trust/trust_csw``). SPSS and plain CSV sources use the same file (given
+(``income`` or ``services/income``). SPSS and plain CSV sources use the same file (given
 with ``--mapping`` or found by form id) and name their variables; ``respondent_id`` then
 names the id column.
 """
