@@ -52,6 +52,7 @@ from pipeline.indicators.sources import (
     FormCodebook,
     SourcePlan,
     build_respondents,
+    pivot_sql,
     plan_sources,
     read_codebooks,
 )
@@ -180,7 +181,6 @@ def survey_rows_sql(plan: SourcePlan) -> str:
     answers the indicators read, recoded and typed."""
     form = _lit(plan.form_id)
     paths = plan.questions()
-    pivots = ", ".join(f"max(value) filter (where question = {_lit(p)}) as {_q('a:' + p)}" for p in paths)
     columns = [*plan.columns.values(), *plan.dimensions.values()]
     base_cols: dict[str, str] = {}
     for col in columns:
@@ -196,27 +196,17 @@ def survey_rows_sql(plan: SourcePlan) -> str:
     weighted = plan.settings is not None and plan.settings.design is not None and plan.settings.design.weights
     weight = "r.weight" if weighted else "1.0"
     selected = "".join(f", {expr} as {_q(name)}" for name, expr in base_cols.items())
-    wide = (f"select respondent_key, wave, {pivots} from answers group by respondent_key, wave"
-            if pivots else "select distinct respondent_key, wave from answers")
+    # one row per current submission: the answers the indicators read, recoded (text)
+    wide = pivot_sql(plan.form_id, {f"a:{p}": p for p in paths}, plan.recodes)
     base = f"""
-        with answers as (
-            select s.respondent_key, s.wave, a.question,
-                case when rc.raw is not null then rc.value else a.value end as value
-            from stg_survey__submissions as s
-            join stg_survey__answers as a on a.submission_id = s.submission_id
-            left join seed_recodes as rc
-                on rc.form_id = s.form_id and rc.question = a.question and rc.raw = a.value
-            where s.is_current and s.form_id = {form}
-                and a.question in ({', '.join(_lit(p) for p in paths) or 'null'})
-        ),
-        wide as ({wide}),
+        with wide as ({wide}),
         base as (
             select r.wave, r.respondent_key, r.link_key, r.phase, r.submitted_at,
                 coalesce(r.stratum, 'all') as stratum, coalesce(r.psu, r.respondent_key) as psu,
                 r.ssu, r.fpc, r.fpc2, {weight} as weight, r.sex, r.age_group, r.muni_id, r.entity,
                 r.batch_id{selected}
             from respondents as r
-            left join wide as w on w.respondent_key = r.respondent_key and w.wave = r.wave
+            left join wide as w on w.submission_id = r.submission_id
             where r.form_id = {form}
         )"""
     pp = plan.pre_post

@@ -141,6 +141,7 @@ class SourcePlan:
     columns: dict[str, Column] = field(default_factory=dict)
     dimensions: dict[str, Column] = field(default_factory=dict)  # dimension name -> column
     indicators: list[Indicator] = field(default_factory=list)
+    recodes: dict[str, dict[str, str | None]] = field(default_factory=dict)  # path -> {raw: new}
 
     @property
     def pre_post(self):
@@ -235,6 +236,7 @@ def plan_sources(catalogue: Catalogue, project, books: dict[str, FormCodebook]) 
             every problem at once, each naming the indicator and the field.
     """
     forms = project.forms() if project is not None else {}
+    resolved = resolve_settings(project, books)
     plans: dict[str, SourcePlan] = {}
     problems: list[str] = []
     notes: dict[str, list[str]] = {}
@@ -250,7 +252,9 @@ def plan_sources(catalogue: Catalogue, project, books: dict[str, FormCodebook]) 
                 problems.append(f"indicator '{ind.id}': field 'source': no form {ind.source!r} is loaded or "
                                 f"declared in forms/ (known: {', '.join(known) or 'none'}; or 'attendance')")
             continue
-        plan = plans.setdefault(ind.source, SourcePlan(ind.source, forms.get(ind.source), book))
+        plan = plans.setdefault(ind.source, SourcePlan(
+            ind.source, forms.get(ind.source), book,
+            recodes=resolved[ind.source].recodes if ind.source in resolved else {}))
         found: list[tuple[str, str]] = []
         if ind.condition is not None:
             found += _check_condition(plan, ind)
@@ -281,61 +285,126 @@ def plan_sources(catalogue: Catalogue, project, books: dict[str, FormCodebook]) 
 
 
 # ------------------------------------------------------------------------ respondents mart
-def _role_seeds(project, books: dict[str, FormCodebook]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``seed_form_roles`` and ``seed_recodes`` from the form settings, names resolved."""
-    roles, recodes, problems = [], [], []
+ROLE_COLUMNS = ("municipality", "sex", "age", "birth_year", "weight", "stratum", "psu", "ssu", "fpc",
+                "fpc2", "link", "phase", "consent")
+
+
+@dataclass
+class ResolvedSettings:
+    """A loaded form's settings with every question name resolved to its codebook path."""
+
+    form_id: str
+    roles: dict[str, str] = field(default_factory=dict)  # role -> path
+    recodes: dict[str, dict[str, str | None]] = field(default_factory=dict)  # path -> {raw: new}
+
+
+def resolve_settings(project, books: dict[str, FormCodebook]) -> dict[str, ResolvedSettings]:
+    """The settings of every loaded form, names resolved against its codebook.
+
+    Raises:
+        SpscError: a role, recode or score names a question the form does not have (every
+            problem at once, each naming the settings file and the field).
+    """
+    out, problems = {}, []
     forms = project.forms() if project is not None else {}
     for form_id, settings in forms.items():
         book = books.get(form_id)
         if book is None:
             continue
         where = settings.path or f"forms/{form_id}.yml"
+        resolved = ResolvedSettings(form_id)
         for role, ref in settings.roles().items():
             q, why = book.find(ref)
             if q is None:
                 problems.append(f"{where}: field '{role}': {why}")
             else:
-                roles.append((form_id, role, q.path))
+                resolved.roles[role] = q.path
         for ref, mapping in settings.recodes().items():
             q, why = book.find(ref)
             if q is None:
                 problems.append(f"{where}: field 'recode.{ref}': {why}")
                 continue
+            spelled = resolved.recodes.setdefault(q.path, {})
             for raw, value in mapping.items():
                 # a number is stored as its typed text ("99" of a decimal question is "99.0")
                 spellings = {raw}
                 if _is_number(raw):
                     spellings |= {str(float(raw)), str(int(float(raw))) if float(raw).is_integer() else raw}
-                recodes += [(form_id, q.path, text, value) for text in sorted(spellings)]
+                spelled.update(dict.fromkeys(spellings, value))
         for score, items in settings.scores.items():
             for item in items:
                 q, why = book.find(item)
                 if q is None:
                     problems.append(f"{where}: field 'scores.{score}': {why}")
+        out[form_id] = resolved
     if problems:
         raise SpscError("; ".join(problems), "forms", "name questions as in the form (group path optional)")
-    return (pd.DataFrame(roles, columns=["form_id", "role", "question"], dtype=object),
-            pd.DataFrame(recodes, columns=["form_id", "question", "raw", "value"], dtype=object))
+    return out
 
 
-def register_seeds(con: duckdb.DuckDBPyConnection, project, books: dict[str, FormCodebook]) -> None:
-    """Register the project's form settings as the seed tables the survey models read."""
+def _literal(value) -> str:
+    return "null" if value is None else "'" + str(value).replace("'", "''") + "'"
+
+
+def recoded(expr: str, mapping: dict[str, str | None] | None) -> str:
+    """``expr`` with a form's recodes of one question applied (values without one pass)."""
+    if not mapping:
+        return expr
+    cases = " ".join(f"when {_literal(raw)} then {_literal(new)}" for raw, new in mapping.items())
+    return f"(case {expr} {cases} else {expr} end)"
+
+
+def pivot_sql(form_id: str, columns: dict[str, str], recodes: dict[str, dict] | None = None) -> str:
+    """One row per current submission of a form: ``submission_id`` and one text column per
+    question (``{column: path}``), recoded. Pivoting by the submission's number with one
+    filtered aggregate per question is one pass over the answers."""
+    form = _literal(form_id)
+    current = f"select submission_id from stg_survey__submissions where is_current and form_id = {form}"
+    if not columns:
+        return f"select submission_id from ({current})"
+    paths = sorted(set(columns.values()))
+    pivots = ", ".join(
+        f"{recoded(f'max(value) filter (where question = {_literal(path)})', (recodes or {}).get(path))}"
+        f' as "{name}"' for name, path in columns.items())
+    return (f"select submission_id, {pivots} from stg_survey__answers"
+            f" where question in ({', '.join(_literal(p) for p in paths)})"
+            f" and submission_id in ({current}) group by submission_id")
+
+
+def roles_view_sql(resolved: dict[str, ResolvedSettings]) -> str:
+    """``int_survey__respondent_roles``: one row per current submission of every form, with its
+    role answers as text (recoded), and whether its form asks for consent."""
+    parts = []
+    for form_id, settings in sorted(resolved.items()):
+        cols = {role: path for role, path in settings.roles.items() if role in ROLE_COLUMNS}
+        values = ", ".join(f'p."{r}"' if r in cols else f'cast(null as varchar) as "{r}"' for r in ROLE_COLUMNS)
+        parts.append(
+            f"select s.submission_id, {'true' if 'consent' in cols else 'false'} as asks_consent, {values}"
+            f" from stg_survey__submissions as s left join ({pivot_sql(form_id, cols, settings.recodes)}) as p"
+            f" using (submission_id) where s.is_current and s.form_id = {_literal(form_id)}")
+    nulls = ", ".join(f'cast(null as varchar) as "{r}"' for r in ROLE_COLUMNS)
+    known = f" and form_id not in ({', '.join(_literal(f) for f in resolved)})" if resolved else ""
+    parts.append(f"select submission_id, false as asks_consent, {nulls} from stg_survey__submissions"
+                 f" where is_current{known}")
+    return " union all ".join(parts)
+
+
+def register_seeds(con: duckdb.DuckDBPyConnection, project, books: dict[str, FormCodebook]) -> dict:
+    """The temporary relations the respondents model reads: the role answers of every current
+    submission (``int_survey__respondent_roles``) and every municipality spelling among them,
+    resolved (``seed_municipality_names``). Returns the resolved settings."""
     from pipeline.reference.names import normaliser
 
-    roles, recodes = _role_seeds(project, books)
-    _temp_table(con, "seed_form_roles", roles)
-    _temp_table(con, "seed_recodes", recodes)
-    # every spelling of a municipality answer, resolved (answers loaded with the settings are ids)
-    raws = [r[0] for r in con.execute("""
-        select distinct a.value from stg_survey__answers as a
-        join stg_survey__submissions as s using (submission_id)
-        join seed_form_roles as r on r.form_id = s.form_id and r.question = a.question
-        where r.role = 'municipality' and a.value is not null and s.is_current
-    """).fetchall()]
+    resolved = resolve_settings(project, books)
+    con.execute(f"create or replace temp view int_survey__respondent_roles as {roles_view_sql(resolved)}")
+    # answers loaded with the settings are ids already; others are resolved here
+    raws = [r[0] for r in con.execute(
+        "select distinct municipality from int_survey__respondent_roles where municipality is not null").fetchall()]
     norm = normaliser()
     names = pd.DataFrame([(raw, norm.try_resolve(raw)[0]) for raw in raws], columns=["raw", "muni_id"],
                          dtype=object)
     _temp_table(con, "seed_municipality_names", names)
+    return resolved
 
 
 def _temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
@@ -359,7 +428,6 @@ def build_respondents(con: duckdb.DuckDBPyConnection, project, books: dict[str, 
     con.execute("delete from respondents")
     con.execute(f"insert into respondents by name select * from ({model_sql('marts', 'respondents')})")
     return con.execute("select count(*) from respondents").fetchall()[0][0]
-
 
 
 def refresh_respondents(settings) -> int:

@@ -10,6 +10,7 @@ drop table if exists respondents;
 -- marts: one row per respondent per wave per form (current version; refusals left out), with
 -- the roles the project's form settings declare; design columns NULL = not declared
 create table if not exists respondents (
+    submission_id   bigint not null,   -- the current submission (stg_survey__submissions)
     respondent_key  varchar not null,
     form_id         varchar not null,
     form_version    varchar,
