@@ -82,7 +82,10 @@ def main() -> int:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    settings = get_settings(home=out, boundaries_dir=out / "boundaries")
+    from pipeline.project.scaffold import new_project
+
+    new_project(out / "project", example="spsc")  # the example's area is the one mapped
+    settings = get_settings(home=out, project=out / "project", boundaries_dir=out / "boundaries")
     import_boundaries(settings, args.boundaries)
     build_cache(settings)
     geo = load_geography(settings)

@@ -156,8 +156,10 @@ def estimate(respondents: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     catalogue = load_catalogue(project)
     checked = [catalogue.get(i).model_copy(update={"disaggregations": ["total"]}) for i in CHECKED]
     catalogue = catalogue.model_copy(update={"indicators": checked})
+    # the questions the indicators and the form's settings name (the design is in respondents)
+    paths = [*QUESTIONS.values(), *project.form(FORM).roles().values()]
     book = FormCodebook(FORM, {path: QuestionInfo(path, path.rsplit("/", 1)[-1], "integer", None, None)
-                               for path in QUESTIONS.values()})
+                               for path in paths})
     plans, _ = plan_sources(catalogue, project, {FORM: book})
     ids = pd.DataFrame({"respondent_key": respondents["respondent_key"],
                         "submission_id": np.arange(len(respondents), dtype="int64")})
@@ -167,14 +169,14 @@ def estimate(respondents: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     long["value"] = long["value"].astype("Int64").astype("string")
     con = duckdb.connect()
     try:
-        con.register("_r", respondents.assign(ssu=None, fpc2=None, link_key=None, phase=None))
+        con.register("_r", respondents.merge(ids, on="respondent_key").assign(
+            ssu=None, fpc2=None, link_key=None, phase=None))
         con.register("_i", ids.merge(respondents[["respondent_key", "wave"]], on="respondent_key"))
         con.register("_l", long)
         con.execute("create table respondents as select * from _r")
         con.execute(f"create table stg_survey__submissions as select submission_id, '{FORM}' as form_id,"
                     " wave, respondent_key, true as is_current, 1 as batch_id from _i")
         con.execute("create table stg_survey__answers as select * from _l")
-        con.execute("create table seed_recodes (form_id varchar, question varchar, raw varchar, value varchar)")
         values = survey_values(con, catalogue, plans)
     finally:
         con.close()
