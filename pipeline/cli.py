@@ -153,6 +153,8 @@ def status() -> None:
             " rows_quarantined, rows_blank from load_batches order by batch_id").fetchall()
     finally:
         con.close()
+    if s.project is not None:
+        console.print(f"project {s.project.name} ({s.project.root})", markup=False, highlight=False)
     console.print(f"warehouse {s.db}  schema version {version_}  {len(rows)} batches")
     table = Table("batch", "kind", "wave", "file", "status", "read", "loaded", "quarantined", "blank")
     for r in rows:
