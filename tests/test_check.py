@@ -103,7 +103,8 @@ DAMAGE = {
         "delete from events where event_id = 'EV-0001'",
         "attendances: 1 event ids not in events: EV-0001"),
     "respondent without submission": (
-        "insert into respondents (respondent_key, form_id, wave) values ('r1', 'spsc_citizen_survey', '2024Q1')",
+        "insert into respondents (submission_id, respondent_key, form_id, wave)"
+        " values (999, 'r1', 'spsc_citizen_survey', '2024Q1')",
         "respondents: 1 without a current submission (run 'spsc build'): ('r1', '2024Q1', 'spsc_citizen_survey')"),
     "indicator batch unknown": (
         "update indicator_values set batch_ids = [77] where indicator_id = 'unique_youth'"
