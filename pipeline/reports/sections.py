@@ -227,8 +227,9 @@ def _dimension_cells(rep: Report, indicator_id: str, period: str) -> pd.DataFram
     rows["section"] = rows["dimension"].map(order)
     rows["label"] = [rep.dimension_label(d, v) for d, v in zip(rows["dimension"], rows["dimension_value"], strict=True)]
     # a form's own question keeps its choices' order; its rows say which question they are
+    # (the question's label cut short: a chart row has room for a few words)
     rows.loc[rows["dimension"].isin(questions), "label"] = [
-        f"{rep.dimension_name(d)}: {lab}" for d, lab in zip(
+        f"{_short(rep.dimension_name(d))}: {lab}" for d, lab in zip(
             rows.loc[rows["dimension"].isin(questions), "dimension"],
             rows.loc[rows["dimension"].isin(questions), "label"], strict=True)]
 
@@ -242,6 +243,14 @@ def _dimension_cells(rep: Report, indicator_id: str, period: str) -> pd.DataFram
     rows["_rank"] = rows.apply(rank, axis=1)
     rows["key"] = rows["dimension_value"]
     return rows.sort_values("_rank").drop(columns="_rank")
+
+
+def _short(text: str, width: int = 32) -> str:
+    """A label cut at a word to at most ``width`` characters (``…`` when cut)."""
+    text = str(text).strip().rstrip("?:")
+    if len(text) <= width:
+        return text
+    return text[:width].rsplit(" ", 1)[0].rstrip(",;") + "…"
 
 
 def _municipality_cells(rep: Report, indicator_id: str, period: str) -> pd.DataFrame:
