@@ -10,7 +10,7 @@ rejected with one line and leaves the warehouse exactly as it was.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import pyarrow as pa
 from pipeline.config import Settings
 from pipeline.errors import RejectedFile, SpscError
 from pipeline.ingest import survey_engine as engine
-from pipeline.ingest.kobo import Export, read_export_tables
+from pipeline.ingest.kobo import Export, ExportTable, read_export_tables
 from pipeline.ingest.spss import AgencyFile, csv_codebook, is_agency_file, read_agency
 from pipeline.ingest.survey_land import Landed, RawFile, drop_landed, inspect_file, land_file
 from pipeline.ingest.survey_mapping import Mapping, check_mapping_for, default_mapping, read_mapping
@@ -273,9 +273,33 @@ def _load_mapped(con: duckdb.DuckDBPyConnection, raw: RawFile, mapping: Mapping 
         kind = "csv"
     export = read_export_tables(landed_all, form, personal, con=con)
     export.notes += agency.notes if agency else []
+    if mapping is not None and mapping.rename:
+        form, export = _renamed(form, export, mapping.rename, raw)
     group = _Group([raw], landed_all, export, personal)
     return _load_export(con, group, form, mapping, wave, kobo=False, codebook_kind=kind, agency=agency,
                         replace=replace)
+
+
+def _renamed(form: Form, export: Export, rename: dict[str, str], raw: RawFile) -> tuple[Form, Export]:
+    """The form and export with variables stored under other question names (the settings'
+    ``rename``: an agency's ``OPCINA`` as the project form's ``location/municipality``)."""
+    missing = [v for v in rename if form.question(v) is None]
+    if missing:
+        raise RejectedFile(f"the settings rename variables the file does not have: {', '.join(missing)}",
+                           str(raw.path))
+    taken = {q.path for q in form.questions if q.path not in rename} & set(rename.values())
+    if taken:
+        raise RejectedFile(f"the settings rename variables to names the file already uses: {', '.join(sorted(taken))}",
+                           str(raw.path))
+    questions = [replace(q, path=rename[q.path], name=rename[q.path].rsplit("/", 1)[-1])
+                 if q.path in rename else q for q in form.questions]
+    new_form = replace(form, questions=questions)
+
+    def table(t: ExportTable) -> ExportTable:
+        cols = {h: replace(r, path=rename[r.path]) if r.path in rename else r for h, r in t.columns.items()}
+        return replace(t, columns=cols)
+
+    return new_form, replace(export, main=table(export.main), repeats=[table(t) for t in export.repeats])
 
 
 def _load_export(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Mapping | None,

@@ -29,10 +29,11 @@ names the id column. Two options are for such sources only::
     categorical: [obraz]                 # SPSS: value labels are the complete list of values
     rename: {OPCINA: municipality, Q1: trust_municipality}   # stored under the form's names
 
-``rename`` stores a variable under another question name, so an agency's file (``OPCINA``,
-``Q1``) answers the same indicators as the project's Kobo form (``municipality``,
-``trust_municipality``); every other setting (roles, recodes, ``personal``, ``categorical``)
-names the variables as the file has them.
+``rename`` stores a variable under another question name (the name a project's Kobo form
+gives the same question), so analysts read an agency's file by the names they know. What is
+about reading the file (``personal``, ``categorical``, ``respondent_id``, ``submitted_at``)
+names the variables as the file has them; what is about the answers (roles, recodes, scores,
+codes) names the questions as they are stored, renamed.
 """
 
 from __future__ import annotations
@@ -201,7 +202,8 @@ class FormSettings(BaseModel):
         and scored questions, renamed variables, the respondent id and the submission time."""
         out = list(self.roles().values()) + list(self.codes) + list(self.recode)
         out += [q for items in self.scores.values() for q in items] + list(self.rename)
-        out += [c for c in (self.respondent_id, self.submitted_at) if c]
+        back = {new: old for old, new in self.rename.items()}  # as the file names them
+        out = [back.get(q, q) for q in out] + [c for c in (self.respondent_id, self.submitted_at) if c]
         return list(dict.fromkeys(out))
 
     def link_codes(self) -> list[str]:
