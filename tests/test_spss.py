@@ -224,9 +224,9 @@ def test_agency_file_of_the_sample_gives_the_kobo_exports_numbers(tmp_path_facto
     same answers as the Kobo export it was made from."""
     from pipeline.config import get_settings
     from pipeline.indicators.sources import refresh_respondents
+    from pipeline.project.forms import FormSettings
     from pipeline.project.scaffold import new_project
     from pipeline.synth import generate
-    from pipeline.project.forms import FormSettings
     from pipeline.synth.agency import AGENCY_FORM_ID, agency_settings
     from pipeline.warehouse.setup import init_warehouse
 
@@ -247,17 +247,26 @@ def test_agency_file_of_the_sample_gives_the_kobo_exports_numbers(tmp_path_facto
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (truth["cases"], truth["cases"], 0)
     for s in (kobo, agency):
         refresh_respondents(s)
-    people = "select muni_id, sex, age, round(weight, 4), stratum, psu, fpc from respondents order by all"
+    people = "select muni_id, sex, round(weight, 4), stratum, psu, fpc from respondents order by all"
     assert len(_rows(kobo, people)) == truth["cases"]
     assert _rows(kobo, people) == _rows(agency, people)
+    # ages agree, but for those the Kobo form's constraint (18 or more) loaded as missing: the
+    # SPSS dictionary carries no constraint, so the agency's file keeps them as numbers
+    ages = "select age from respondents order by all"
+    kobo_ages, agency_ages = [a for (a,) in _rows(kobo, ages)], [a for (a,) in _rows(agency, ages)]
+    too_young = [a for a in agency_ages if a is not None and a < 18]
+    assert sorted(a for a in agency_ages if a is None or a >= 18) == sorted(a for a in kobo_ages if a is not None)
+    assert len(too_young) == kobo_ages.count(None)
     numbers = ("select question, try_cast(value as double) from survey_responses_long where question in "
                "('trust/trust_municipality', 'trust/trust_csw', 'cohesion/trust_other_entity', "
-               "'governance/views_considered', 'cohesion/contact_willing') and wave = ? order by all")
+               "'governance/views_considered', 'cohesion/contact_willing') and wave = ? "
+               "and value is not null order by all")  # the Kobo export's refusals answered nothing
     numbers_kobo = _rows(kobo, numbers.replace("try_cast(value as double)", "value"), [truth["wave"]])
     got = _rows(agency, numbers.replace("try_cast(value as double)", "value"), [truth["wave"]])
     as_num = [(q, v if q == "cohesion/contact_willing" or v is None else float(v)) for q, v in numbers_kobo]
     assert sorted(as_num, key=str) == sorted(
         [(q, v if q == "cohesion/contact_willing" or v is None else float(v)) for q, v in got], key=str)
+    assert len(got) == 5 * truth["cases"]
     codes = dict(_rows(agency, "select missing_code, count(*) from survey_responses_long where question = 'Q7' "
                                "and missing_code is not null group by 1"))
     assert codes == {"98": truth["refused"], "99": truth["dont_know"]}

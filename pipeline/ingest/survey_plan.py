@@ -421,6 +421,9 @@ def _apply_roles(plan: TablePlan, table: ExportTable, form: Form, mapping: Mappi
             raise RejectedFile(f"{f.name} is a select_multiple and cannot be the {role}", str(table.landed.file))
         for spec, vf in [(f, form), *((v, form.versions[name]) for name, v in (f.variants or {}).items())]:
             _role_rule(spec, vf.question(f.name), rule, role, mapping)
+        if role == "municipality" and mapping.municipality is not None and mapping.municipality.recode:
+            # coded municipalities (an agency's 1..9) become names before they are resolved
+            f.text_sql = recode(f.text_sql, mapping.municipality.recode)
     names = [q for q, role in {**paths, **absent}.items()
              if role in ROLE_RULES and ROLE_RULES[role].required == "always" and q not in seen]
     if names:
