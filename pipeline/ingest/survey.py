@@ -494,8 +494,8 @@ def _store_codebook(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, ki
 
 
 _BATCH_TABLES = ("quarantine",)
-_SUBMISSION_TABLES = ("stg_survey__answers", "stg_survey__citizen", "stg_survey__youth",
-                      "stg_survey__missing_codes")
+# respondents is rebuilt by spsc build: until then it only loses the replaced submissions
+_SUBMISSION_TABLES = ("stg_survey__answers", "stg_survey__missing_codes", "respondents")
 _BATCH_ROW_TABLES = ("stg_survey__repeat_rows", "stg_survey__repeat_instances", "stg_codebook__questions",
                      "stg_codebook__choices", "survey_forms")
 
