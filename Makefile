@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-SPSC   := $(BIN)/spsc
 STAMP  := $(VENV)/.installed
-SAMPLE := data/raw/sample
+PROJECT ?= examples/spsc
+SPSC   := $(BIN)/spsc --project $(PROJECT)
+SAMPLE := $(PROJECT)/data/raw/sample
 QUARTER ?= 2024Q4
 
 .PHONY: help demo test report lab bench lint clean
@@ -19,9 +20,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 $(SAMPLE)/truth.json: | $(STAMP)
-	$(SPSC) synth --out $(SAMPLE)
+	$(SPSC) synth
 
-demo: $(STAMP) $(SAMPLE)/truth.json ## sample data -> warehouse -> indicators -> maps -> reports
+demo: $(STAMP) $(SAMPLE)/truth.json ## the example project (examples/spsc): sample data -> warehouse -> indicators -> maps -> reports
 	$(SPSC) init
 	$(SPSC) register $(SAMPLE)
 	for wave in 2023Q1 2024Q1 2024Q4; do \
@@ -33,25 +34,25 @@ demo: $(STAMP) $(SAMPLE)/truth.json ## sample data -> warehouse -> indicators ->
 	$(SPSC) ingest events $(SAMPLE)/attendance/events.xlsx
 	$(SPSC) ingest attendance $$(ls $(SAMPLE)/attendance/*.xlsx | grep -v '/events.xlsx$$')
 	$(SPSC) build
-	$(SPSC) indicators --period $(QUARTER) --format xlsx --out reports/$(QUARTER)/indicators_$(QUARTER).xlsx
+	$(SPSC) indicators --period $(QUARTER) --format xlsx --out $(PROJECT)/reports/$(QUARTER)/indicators_$(QUARTER).xlsx
 	@if [ -n "$$SPSC_BOUNDARIES" ]; then $(SPSC) boundaries import "$$SPSC_BOUNDARIES"; \
 	 else $(SPSC) boundaries fetch || echo "no boundaries: maps will be skipped (set SPSC_BOUNDARIES to a folder holding them)"; fi
 	$(SPSC) maps --period $(QUARTER)
 	$(SPSC) report --period $(QUARTER) --all
 	$(SPSC) deck --period $(QUARTER)
 	@echo
-	@echo "Done. Open reports/$(QUARTER)/index.html (reports, figures, tables) and reports/$(QUARTER)/*.pptx (donor deck);"
-	@echo "maps are in reports/maps/$(QUARTER)/, the warehouse in data/processed/spsc.duckdb ('$(SPSC) status')."
+	@echo "Done. Open $(PROJECT)/reports/$(QUARTER)/index.html (reports, figures, tables) and $(PROJECT)/reports/$(QUARTER)/*.pptx (donor deck);"
+	@echo "maps are in $(PROJECT)/reports/maps/$(QUARTER)/, the warehouse in $(PROJECT)/data/processed/spsc.duckdb ('$(SPSC) status')."
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
 
-report: $(STAMP) ## one quarter's reports: make report QUARTER=2024Q4
+report: $(STAMP) ## one quarter's reports: make report QUARTER=2024Q4 [PROJECT=folder]
 	$(SPSC) report --period $(QUARTER) --all
 
 lab: $(STAMP) ## JupyterLab on notebooks/ with the project's environment
 	$(BIN)/python -m ipykernel install --user --name spsc-pipeline --display-name "spsc-pipeline" >/dev/null
-	$(BIN)/jupyter lab notebooks/
+	SPSC_PROJECT=$(abspath $(PROJECT)) $(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP) ## run the benchmarks (ratios against references measured in the same run)
 	$(BIN)/python benchmarks/run.py
@@ -59,6 +60,5 @@ bench: $(STAMP) ## run the benchmarks (ratios against references measured in the
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check pipeline tests benchmarks
 
-clean: ## remove generated data and reports (keeps raw sample and the secret)
-	rm -rf data/processed/* reports/* benchmarks/out
-	@touch data/processed/.gitkeep reports/.gitkeep
+clean: ## remove the example's generated warehouse and reports (keeps its raw sample and secret)
+	rm -rf $(PROJECT)/data/processed $(PROJECT)/reports benchmarks/out

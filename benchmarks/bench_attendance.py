@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import compare, peak_rss_mb, time_it
 
 from pipeline.config import get_settings
-from pipeline.reference import PROJECT_MUNICIPALITIES, municipalities
+from pipeline.reference import municipalities
 from pipeline.reference.names import to_cyrillic
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
 from pipeline.synth.names import FIRST_NAMES, SURNAMES, TRADITIONS, strip_diacritics
 
 LIMIT_SECONDS = 60.0

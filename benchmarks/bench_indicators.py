@@ -1,15 +1,19 @@
 """Indicator engine at scale: the whole catalogue vs one DuckDB GROUP BY of weighted means.
 
-A 1,000,000-respondent citizen survey (one wave, 9 strata, 540 settlements as PSUs, weights,
-fpc) is generated with numpy straight into the ``respondents`` / ``citizen_responses`` marts of
-a real warehouse file, beside a youth pre/post survey (2,000 participants) and a project-sized
-attendance register (600 events, 6,000 people, 30,000 attendances, ties). Then, in the same run:
+In a copy of the example project: a 1,000,000-respondent citizen survey (one wave, 9 strata,
+540 settlements as PSUs, weights, fpc) is generated with numpy and written as the loader
+stores it (one row per submission, one row per answer, by the XLSForm's question paths, the
+forms' codebooks loaded for real), beside a youth pre/post survey (2,000 participants) and a
+project-sized attendance register (600 events, 6,000 people, 30,000 attendances, ties) in the
+attendance marts. Then, in the same run:
 
-- reference: one DuckDB query over the same join computing the weighted mean of every survey
-  indicator's per-respondent value for the same domains (total, sex, age group, municipality,
-  entity) with GROUPING SETS: the cheapest possible pass, with no standard errors;
-- step: ``pipeline.indicators.engine.compute_values``: every catalogue indicator (survey and
-  attendance), every period and domain, design-based standard errors and CIs, suppression.
+- reference: one DuckDB query over the same answers held in a wide typed table (one column per
+  question), computing the weighted mean of every citizen indicator's per-respondent value for
+  the same domains (total, sex, age group, municipality, entity, urban/rural) with GROUPING
+  SETS: the cheapest possible pass, with no standard errors;
+- step: what ``spsc build`` computes: the ``respondents`` mart from the form settings, then
+  every catalogue indicator (survey and attendance), every period and domain, design-based
+  standard errors and CIs, suppression (``compute_values``).
 
 Target: step <= 3x reference. Prints both times and the ratio.
 
@@ -32,9 +36,11 @@ from harness import compare, peak_rss_mb, time_it
 
 from pipeline.config import get_settings
 from pipeline.indicators.catalogue import load_catalogue
-from pipeline.indicators.engine import _value_sql, compute_values
-from pipeline.reference import PROJECT_MUNICIPALITIES, entity_of
-from pipeline.warehouse import connect
+from pipeline.indicators.engine import compute_values
+from pipeline.indicators.sources import build_respondents, plan_sources, read_codebooks
+from pipeline.reference import entity_of
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
+from pipeline.warehouse import connect, transaction
 from pipeline.warehouse.setup import init_warehouse
 
 LIMIT = 3.0
@@ -54,38 +60,75 @@ def _flags(rng: np.random.Generator, n: int, p: float, missing: float = 0.03) ->
     return values
 
 
-def survey_frames(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """respondents and citizen_responses rows of one wave, n respondents."""
+def _text(values: pd.array) -> pd.array:
+    return values.astype("string")
+
+
+def survey_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """One wave of the citizen survey, n respondents: one column per question path (as text)."""
     munis = np.array(PROJECT_MUNICIPALITIES)
     stratum = rng.integers(0, len(munis), n)
-    psus_per_stratum = 60
-    psu_local = rng.integers(0, psus_per_stratum, n)
-    keys = np.char.add("R", np.arange(n).astype(str))
+    psu_local = rng.integers(0, 60, n)
     muni = munis[stratum]
-    respondents = pd.DataFrame({
-        "respondent_key": keys, "form_id": "spsc_citizen_survey", "wave": WAVE, "muni_id": muni,
-        "entity": np.array([entity_of(m) for m in munis])[stratum],
-        "sex": np.where(rng.random(n) < 0.52, "female", "male"),
-        "age": rng.integers(18, 90, n),
-        "age_group": np.array(["18-29", "30-44", "45-64", "65+"])[rng.integers(0, 4, n)],
-        "urban_rural": np.where(rng.random(n) < 0.4, "urban", "rural"),
-        "weight": rng.uniform(0.5, 3.0, n), "stratum": muni,
-        "psu": np.char.add(np.char.add(muni, "-"), psu_local.astype(str)),
-        "fpc": 150.0, "batch_id": 1, "submitted_at": pd.Timestamp("2024-11-15"),
-    })
-    answers = pd.DataFrame({"respondent_key": keys, "wave": WAVE})
+    frame = pd.DataFrame({
+        "respondent_key": np.char.add("R", np.arange(n).astype(str)), "consent": "yes",
+        "location/municipality": muni, "location/urban_rural": np.where(rng.random(n) < 0.4, "urban", "rural"),
+        "demographics/sex": np.where(rng.random(n) < 0.52, "female", "male"),
+        "demographics/age": rng.integers(18, 90, n).astype(str),
+        "design/stratum": muni, "design/psu": np.char.add(np.char.add(muni, "-"), psu_local.astype(str)),
+        "design/weight": rng.uniform(0.5, 3.0, n).astype(str), "design/fpc": "150.0"})
     for name in ("trust_municipality", "trust_csw", "trust_employment", "trust_health",
-                 "trust_mental_health", "trust_schools", "trust_other_entity"):
-        answers[name] = _answers(rng, n, 0, 10)
-    answers["views_considered"] = _answers(rng, n, 1, 5)
-    answers["satisfaction_social"] = _answers(rng, n, 1, 5)
-    answers["dialogue_participation"] = _flags(rng, n, 0.08)
-    for name in ("contact_neighbour", "contact_colleague", "contact_friend", "contact_in_law"):
-        answers[name] = _flags(rng, n, 0.4)
-    answers["education"] = "secondary"
-    answers["employment"] = "employed"
-    answers["displacement"] = "never"
-    return respondents, answers
+                 "trust_mental_health", "trust_schools"):
+        frame[f"trust/{name}"] = _text(_answers(rng, n, 0, 10))
+    frame["cohesion/trust_other_entity"] = _text(_answers(rng, n, 0, 10))
+    frame["governance/views_considered"] = _text(_answers(rng, n, 1, 5))
+    frame["governance/satisfaction_social"] = _text(_answers(rng, n, 1, 5))
+    dialogue = _flags(rng, n, 0.08)
+    frame["governance/dialogue_participation"] = pd.array(
+        np.where(dialogue.fillna(False), "yes", "no"), dtype="string")
+    frame.loc[dialogue.isna(), "governance/dialogue_participation"] = pd.NA
+    picks = [np.where(rng.random(n) < 0.4, c, "") for c in ("neighbour", "colleague", "friend", "in_law")]
+    joined = pd.Series([" ".join(w for w in ws if w) or "none" for ws in zip(*picks, strict=True)], dtype="string")
+    joined[rng.random(n) < 0.03] = pd.NA
+    frame["cohesion/contact_willing"] = joined
+    return frame
+
+
+def youth_frame(rng: np.random.Generator, n: int = 2000) -> pd.DataFrame:
+    """The youth questionnaire: n participants with a pre and a post submission."""
+    munis = np.array(PROJECT_MUNICIPALITIES)
+    muni = munis[rng.integers(0, len(munis), n)]
+    frames = []
+    for phase in ("pre", "post"):
+        frame = pd.DataFrame({
+            "respondent_key": np.char.add(f"Y{phase}", np.arange(n).astype(str)),
+            "participant_code": np.char.add("K", np.arange(n).astype(str)), "phase": phase,
+            "municipality": muni, "sex": np.where(np.arange(n) % 2, "female", "male"), "age": "19",
+            "activity_type": "youth_camp"})
+        for item in ("att_1", "att_2", "att_3", "att_4"):
+            frame[f"attitudes/{item}"] = rng.integers(1, 6, n).astype(str)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def store(con, frame: pd.DataFrame, form_id: str, first_id: int, batch_id: int) -> int:
+    """Write a frame as the loader stores submissions and answers; returns the next id."""
+    questions = [c for c in frame.columns if c != "respondent_key"]
+    ids = frame.assign(submission_id=np.arange(first_id, first_id + len(frame), dtype="int64"))
+    con.register("_bench_in", ids)
+    try:
+        con.execute(
+            "insert into stg_survey__submissions (submission_id, batch_id, form_id, form_version, wave,"
+            " respondent_key, is_current) select submission_id, ?, ?, 'bench', ?, respondent_key, true"
+            " from _bench_in", [batch_id, form_id, WAVE])
+        names = ", ".join(f'"{q}"' for q in questions)
+        con.execute(
+            "insert into stg_survey__answers (submission_id, question, value) select submission_id,"
+            f" question, value from (select submission_id, {names} from _bench_in)"
+            f" unpivot include nulls (value for question in ({names}))")
+    finally:
+        con.unregister("_bench_in")
+    return first_id + len(frame)
 
 
 def attendance_frames(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
@@ -126,39 +169,40 @@ def attendance_frames(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
             "cross_entity_ties": ties}
 
 
-def youth_frame(rng: np.random.Generator, n: int = 2000) -> pd.DataFrame:
-    """youth_responses: n participants with a pre and a post questionnaire."""
-    munis = np.array(PROJECT_MUNICIPALITIES)
-    muni = munis[rng.integers(0, len(munis), n)]
-    base = pd.DataFrame({
-        "participant_key": np.char.add("Y", np.arange(n).astype(str)), "wave": WAVE, "muni_id": muni,
-        "entity": [entity_of(m) for m in muni], "sex": np.where(rng.random(n) < 0.5, "female", "male"),
-        "age": 19, "age_group": "18-24", "activity_type": "youth_camp", "batch_id": 4})
-    frames = []
-    for phase in ("pre", "post"):
-        frame = base.assign(phase=phase)
-        for item in ("att_1", "att_2", "att_3", "att_4", "eff_1", "eff_2", "eff_3"):
-            frame[item] = rng.integers(1, 6, n)
-        frame["attitude_score"] = frame[["att_1", "att_2", "att_3", "att_4"]].mean(axis=1)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
-def reference_sql(catalogue) -> str:
-    """One GROUP BY: weighted means of the survey indicators' values, same domains, no SEs."""
-    inds = [i for i in catalogue.indicators if i.source == "citizen_survey"]
-    values = ", ".join(f"{_value_sql(i)} as y{k}" for k, i in enumerate(inds))
+def reference_sql() -> str:
+    """One GROUP BY over the wide table: weighted means of the citizen indicators' values, the
+    same domains, no SEs."""
+    trust = [f'try_cast("trust/{n}" as double)' for n in ("trust_csw", "trust_employment", "trust_health",
+                                                          "trust_mental_health", "trust_schools")]
+    answered = " + ".join(f"cast({t} is not null as integer)" for t in trust)
+    values = [
+        'case when "trust/trust_municipality" is null then null when try_cast("trust/trust_municipality"'
+        ' as double) between 6 and 10 then 1.0 else 0.0 end',
+        f"case when {answered} >= 3 then list_avg([{', '.join(trust)}]) end",
+        'case when "governance/views_considered" is null then null when try_cast("governance/views_considered"'
+        ' as double) between 4 and 5 then 1.0 else 0.0 end',
+        'case when "governance/dialogue_participation" is null then null'
+        ' when "governance/dialogue_participation" = \'yes\' then 1.0 else 0.0 end',
+        'case when "governance/satisfaction_social" is null then null when try_cast('
+        '"governance/satisfaction_social" as double) between 4 and 5 then 1.0 else 0.0 end',
+        'case when "cohesion/contact_willing" is null then null when list_has_any(string_split('
+        '"cohesion/contact_willing", \' \'), [\'neighbour\', \'colleague\', \'friend\', \'in_law\']) then 1.0 else 0.0 end',
+        'try_cast("cohesion/trust_other_entity" as double)',
+    ]
+    ys = ", ".join(f"{v} as y{k}" for k, v in enumerate(values))
     means = ", ".join(f"sum(weight * y{k}) / sum(weight) filter (where y{k} is not null) as m{k}"
-                      for k in range(len(inds)))
+                      for k in range(len(values)))
     return f"""
         with rows as (
-            select r.wave, r.weight, r.sex, r.age_group, r.muni_id, r.entity, {values}
-            from respondents as r
-            join citizen_responses as c on c.respondent_key = r.respondent_key and c.wave = r.wave
+            select try_cast("design/weight" as double) as weight, "demographics/sex" as sex,
+                survey_age_group(try_cast("demographics/age" as integer)) as age_group,
+                "location/municipality" as muni_id, m.entity, "location/urban_rural" as urban_rural, {ys}
+            from bench_wide as w
+            join ref_municipalities as m on m.muni_id = w."location/municipality"
         )
-        select wave, sex, age_group, muni_id, entity, count(*) as n, {means}
+        select sex, age_group, muni_id, entity, urban_rural, count(*) as n, {means}
         from rows
-        group by grouping sets ((wave), (wave, sex), (wave, age_group), (wave, muni_id), (wave, entity))
+        group by grouping sets ((), (sex), (age_group), (muni_id), (entity), (urban_rural))
     """
 
 
@@ -169,30 +213,49 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(2024)
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        s = get_settings(home=home, db=home / "bench.duckdb", secret_path=home / "secret.key")
+        from pipeline.ingest.survey import ingest_survey
+        from pipeline.ingest.survey_models import create_survey_views
+        from pipeline.project.scaffold import new_project
+        from pipeline.synth.xlsforms import citizen_form, write_xlsform, youth_form
+
+        home = Path(tmp) / "project"
+        new_project(home, example="spsc")
+        s = get_settings(home=home, project=home, db=home / "bench.duckdb", secret_path=home / "secret.key")
         init_warehouse(s)
-        respondents, answers = survey_frames(rng, args.respondents)
+        for name, form in (("citizen", citizen_form()), ("youth", youth_form())):
+            write_xlsform(home / f"{name}_form.xlsx", form)
+            ingest_survey(s, [], form=home / f"{name}_form.xlsx")  # the codebooks, loaded for real
+        wide = survey_frame(rng, args.respondents)
         con = connect(s.db)
         try:
-            for table, frame in [("respondents", respondents), ("citizen_responses", answers),
-                                 ("youth_responses", youth_frame(rng)), *attendance_frames(rng).items()]:
+            next_id = store(con, wide, "spsc_citizen_survey", 1, 10)
+            store(con, youth_frame(rng), "spsc_youth_prepost", next_id, 11)
+            con.register("_bench_in", wide)
+            con.execute("create table bench_wide as select * from _bench_in")
+            con.unregister("_bench_in")
+            del wide
+            for table, frame in attendance_frames(rng).items():
                 con.register("_bench_in", frame)
                 con.execute(f"insert into {table} by name select * from _bench_in")
                 con.unregister("_bench_in")
-            del respondents, answers
-            catalogue = load_catalogue()
-            sql = reference_sql(catalogue)
+            project = s.project
+            catalogue = load_catalogue(project)
+            books = read_codebooks(con)
+            plans, _ = plan_sources(catalogue, project, books)
+            create_survey_views(con)
+            sql = reference_sql()
             reference = time_it("one GROUP BY of weighted means",
                                 lambda: con.execute(sql).fetchall(), repeat=args.repeat)
             values = None
 
             def step():
                 nonlocal values
-                values = compute_values(con, catalogue, s)
+                with transaction(con):
+                    build_respondents(con, project, books)
+                values = compute_values(con, catalogue, s, plans=plans)
 
-            engine = time_it("whole catalogue (all periods, domains, SEs, CIs, suppression)", step,
-                             repeat=args.repeat)
+            engine = time_it("respondents and the whole catalogue (all periods, domains, SEs, CIs,"
+                             " suppression)", step, repeat=args.repeat)
         finally:
             con.close()
     print(f"{args.respondents:,} respondents; {len(values):,} indicator cells of "

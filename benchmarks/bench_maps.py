@@ -31,7 +31,7 @@ def _default_boundaries() -> Path | None:
 
 
 def _values(pd, periods=("2023Q1", "2024Q4")):
-    from pipeline.reference import PROJECT_MUNICIPALITIES
+    from pipeline.synth.area import PROJECT_MUNICIPALITIES
 
     rows = []
     for k, period in enumerate(periods):
@@ -82,7 +82,10 @@ def main() -> int:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    settings = get_settings(home=out, boundaries_dir=out / "boundaries")
+    from pipeline.project.scaffold import new_project
+
+    new_project(out / "project", example="spsc")  # the example's area is the one mapped
+    settings = get_settings(home=out, project=out / "project", boundaries_dir=out / "boundaries")
     import_boundaries(settings, args.boundaries)
     build_cache(settings)
     geo = load_geography(settings)

@@ -24,7 +24,6 @@ from fixtures.warehouse_builder import build_warehouse  # noqa: E402
 from harness import compare, time_it  # noqa: E402
 
 from pipeline.config import get_settings  # noqa: E402
-from pipeline.reference import PROJECT_MUNICIPALITIES  # noqa: E402
 from pipeline.reports.batch import (  # noqa: E402
     NOTEBOOKS_DIR,
     PROFILE_NOTEBOOK,
@@ -32,6 +31,7 @@ from pipeline.reports.batch import (  # noqa: E402
     plan,
     run_batch,
 )
+from pipeline.synth.area import PROJECT_MUNICIPALITIES  # noqa: E402
 
 PERIOD = "2024Q4"
 BIN = Path(sys.executable).parent
@@ -54,18 +54,22 @@ def reference(settings, out: Path) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="spsc-bench-reports-") as tmp:
-        home = Path(tmp)
+        home = Path(tmp) / "project"
+        from pipeline.project.scaffold import new_project
+
+        new_project(home, example="spsc")
         shared_geo = REPO.parent / "shared" / "geo"
         env_boundaries = os.environ.get("SPSC_BOUNDARIES_DIR")
         boundaries = Path(env_boundaries) if env_boundaries else shared_geo if shared_geo.is_dir() else None
         os.environ["SPSC_HOME"] = str(home)
+        os.environ["SPSC_PROJECT"] = str(home)
         if boundaries:
             os.environ["SPSC_BOUNDARIES_DIR"] = str(boundaries)
-        settings = get_settings(home=home)
+        settings = get_settings(home=home, project=home)
         build_warehouse(settings)
         print(f"fixture warehouse {settings.db}; maps {'on' if boundaries else 'off (no boundaries)'}")
         names = dict.fromkeys(PROJECT_MUNICIPALITIES, "")
-        jobs = plan(PERIOD, list(PROJECT_MUNICIPALITIES), "en", names)
+        jobs = plan(PERIOD, list(PROJECT_MUNICIPALITIES), "en", names, name="SPSC")
         failed: list[str] = []
 
         def step() -> None:

@@ -77,9 +77,11 @@ def pipeline(size: int, fmt: str, out: Path, boundaries: Path | None, report: bo
     home = out / f"respondents_{size}"
     if home.exists():
         shutil.rmtree(home)
-    home.mkdir(parents=True)
+    from pipeline.project.scaffold import new_project
+
+    new_project(home, example="spsc")  # a copy of the example project: its catalogue and form settings
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPSC_")}
-    env.update(SPSC_HOME=str(home))
+    env.update(SPSC_HOME=str(home), SPSC_PROJECT=str(home))
     raw = home / "data" / "raw" / "sample"
     log = home / "log.txt"
     stages: list[Stage] = []

@@ -22,13 +22,22 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from pipeline.indicators.catalogue import load_catalogue
-from pipeline.indicators.engine import INPUT_TABLES, survey_values
+from pipeline.indicators.engine import survey_values
+from pipeline.indicators.sources import FormCodebook, QuestionInfo, plan_sources
+from pipeline.project import load_project
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "spsc"
+FORM = "spsc_citizen_survey"
+QUESTIONS = {"trust_municipality": "trust/trust_municipality", "trust_other_entity": "cohesion/trust_other_entity",
+             **{name: f"trust/{name}" for name in ("trust_csw", "trust_employment", "trust_health",
+                                                    "trust_mental_health", "trust_schools")}}
 
 MUNICIPALITIES = {  # stratum -> (entity, settlements in the population, roughly the real count)
     "bosansko_grahovo": ("FBiH", 35), "bosanski_petrovac": ("FBiH", 35), "drvar": ("FBiH", 33),
@@ -138,19 +147,37 @@ def draw_samples(pop: Population, rng: np.random.Generator, draws: int, psus: in
 
 
 def estimate(respondents: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
-    """The engine's totals (estimate and 95% CI) of the checked indicators for every draw."""
-    catalogue = load_catalogue()
+    """The engine's totals (estimate and 95% CI) of the checked indicators for every draw.
+
+    The draws are put in the tables the engine reads (submissions, answers by the example
+    form's question paths, respondents) in an in-memory DuckDB.
+    """
+    project = load_project(EXAMPLE)
+    catalogue = load_catalogue(project)
     checked = [catalogue.get(i).model_copy(update={"disaggregations": ["total"]}) for i in CHECKED]
+    catalogue = catalogue.model_copy(update={"indicators": checked})
+    # the questions the indicators and the form's settings name (the design is in respondents)
+    paths = [*QUESTIONS.values(), *project.form(FORM).roles().values()]
+    book = FormCodebook(FORM, {path: QuestionInfo(path, path.rsplit("/", 1)[-1], "integer", None, None)
+                               for path in paths})
+    plans, _ = plan_sources(catalogue, project, {FORM: book})
+    ids = pd.DataFrame({"respondent_key": respondents["respondent_key"],
+                        "submission_id": np.arange(len(respondents), dtype="int64")})
+    long = answers.merge(ids, on="respondent_key").melt(
+        id_vars=["submission_id"], value_vars=list(QUESTIONS), var_name="question", value_name="value")
+    long["question"] = long["question"].map(QUESTIONS)
+    long["value"] = long["value"].astype("Int64").astype("string")
     con = duckdb.connect()
     try:
-        for table in ("respondents", "citizen_responses"):
-            cols = ", ".join(f"{c} {t}" for c, t in INPUT_TABLES[table].items())
-            con.execute(f"create table {table} ({cols})")
-        con.register("_r", respondents)
-        con.register("_a", answers)
-        con.execute("insert into respondents by name select * from _r")
-        con.execute("insert into citizen_responses by name select * from _a")
-        values = survey_values(con, catalogue.model_copy(update={"indicators": checked}))
+        con.register("_r", respondents.merge(ids, on="respondent_key").assign(
+            ssu=None, fpc2=None, link_key=None, phase=None))
+        con.register("_i", ids.merge(respondents[["respondent_key", "wave"]], on="respondent_key"))
+        con.register("_l", long)
+        con.execute("create table respondents as select * from _r")
+        con.execute(f"create table stg_survey__submissions as select submission_id, '{FORM}' as form_id,"
+                    " wave, respondent_key, true as is_current, 1 as batch_id from _i")
+        con.execute("create table stg_survey__answers as select * from _l")
+        values = survey_values(con, catalogue, plans)
     finally:
         con.close()
     return values

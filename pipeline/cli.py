@@ -21,7 +21,8 @@ from pipeline.config import Settings, get_settings
 from pipeline.errors import SpscError
 
 app = typer.Typer(
-    help="SPSC M&E pipeline: raw files -> DuckDB warehouse -> indicators -> reports and maps.",
+    help="M&E pipeline: raw files -> DuckDB warehouse -> indicators -> reports and maps, for a "
+         "project folder (spsc.yml; 'spsc new DIR' makes one).",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
 )
 ingest_app = typer.Typer(help="Load raw files into the warehouse.", no_args_is_help=True)
@@ -44,12 +45,14 @@ def settings() -> Settings:
 
 @app.callback()
 def _global(
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default data/processed/spsc.duckdb, or SPSC_DB).")] = None,
-    min_cell: Annotated[int | None, typer.Option("--min-cell", help="Small-cell threshold (default 10, or SPSC_MIN_CELL).")] = None,
+    project: Annotated[Path | None, typer.Option(
+        "--project", help="The project folder (holding spsc.yml; default SPSC_PROJECT, else the current folder).")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: the project's, or SPSC_DB).")] = None,
+    min_cell: Annotated[int | None, typer.Option("--min-cell", help="Small-cell threshold (default: the project's, or SPSC_MIN_CELL).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     _STATE["debug"] = debug
-    _STATE["overrides"] = {"db": db, "min_cell": min_cell}
+    _STATE["overrides"] = {"project": project, "db": db, "min_cell": min_cell}
 
 
 @app.command()
@@ -60,17 +63,26 @@ def version() -> None:
 
 @app.command()
 def synth(
-    out: Annotated[Path | None, typer.Option(help="Folder for the raw files (default data/raw/sample).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same bytes.")] = 20231,
-    respondents: Annotated[int, typer.Option(help="Citizen survey respondents per municipality per wave.")] = 400,
-    dirty: Annotated[float, typer.Option(help="Share of rows given realistic dirt (0 to 1).")] = 0.03,
-    fmt: Annotated[str, typer.Option("--format", help="xlsx (as Kobo exports) or csv (for benchmarks).")] = "xlsx",
+    out: Annotated[Path | None, typer.Option(help="Folder for the raw files (default: the project's synth.out, else <raw>/sample).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed: the same seed gives the same bytes (default 20231).")] = None,
+    respondents: Annotated[int | None, typer.Option(help="Citizen survey respondents per municipality per wave (default 400).")] = None,
+    dirty: Annotated[float | None, typer.Option(help="Share of rows given realistic dirt, 0 to 1 (default 0.03).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="xlsx (as Kobo exports) or csv (for benchmarks).")] = None,
 ) -> None:
-    """Generate realistic sample raw data (surveys, sign-in sheets) with a known truth."""
+    """Generate the SPSC example's sample raw data (surveys, sign-in sheets) with a known truth.
+
+    Defaults come from the project's ``synth:`` settings (the example project has them).
+    """
     from pipeline.synth import generate
 
-    target = out or settings().raw_dir / "sample"
-    summary = generate(target, seed=seed, respondents=respondents, dirty=dirty, fmt=fmt)
+    s = settings()
+    own = dict(s.project.config.synth) if s.project is not None else {}
+    target = out or (s.project.path(own["out"]) if s.project is not None and own.get("out")
+                     else s.raw_dir / "sample")
+    summary = generate(target, seed=seed if seed is not None else int(own.get("seed", 20231)),
+                       respondents=respondents if respondents is not None else int(own.get("respondents", 400)),
+                       dirty=dirty if dirty is not None else float(own.get("dirty", 0.03)),
+                       fmt=fmt or str(own.get("format", "xlsx")))
     console.print(f"sample data written to {target} ({summary})")
 
 
@@ -143,6 +155,8 @@ def status() -> None:
             " rows_quarantined, rows_blank from load_batches order by batch_id").fetchall()
     finally:
         con.close()
+    if s.project is not None:
+        console.print(f"project {s.project.name} ({s.project.root})", markup=False, highlight=False)
     console.print(f"warehouse {s.db}  schema version {version_}  {len(rows)} batches",
                   markup=False, highlight=False)
     console.print(fresh.summary(), markup=False, highlight=False, soft_wrap=True)
@@ -180,7 +194,7 @@ def _load_stage_commands() -> None:
     """Import each stage's commands module so its verbs register on the apps above."""
     import importlib
 
-    for module in ("pipeline.ingest.commands", "pipeline.indicators.commands",
+    for module in ("pipeline.project.commands", "pipeline.ingest.commands", "pipeline.indicators.commands",
                    "pipeline.maps.commands", "pipeline.reports.commands", "pipeline.checks.commands"):
         try:
             importlib.import_module(module)

@@ -1,8 +1,10 @@
 """One settings object for the whole pipeline.
 
-Every value has a default relative to the project root (the current directory unless
-``SPSC_HOME`` says otherwise), can be overridden by an ``SPSC_*`` environment variable, and
-by CLI options, which call :func:`get_settings` with keyword overrides.
+Where things are and which thresholds apply, in this order of precedence: CLI options (which
+call :func:`get_settings` with keyword overrides), then ``SPSC_*`` environment variables, then
+the project's ``spsc.yml`` (the project is found from ``--project``, ``SPSC_PROJECT`` or the
+current folder), then defaults relative to the project folder (or, without a project, to
+``SPSC_HOME`` or the current folder).
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.project import Project
 
 _ENV = {
     "home": "SPSC_HOME",
@@ -26,11 +32,13 @@ _ENV = {
     "sustained_min_events": "SPSC_SUSTAINED_MIN",
     "write_wait": "SPSC_WRITE_WAIT",
 }
+_DEFAULTS = {"min_cell": 10, "youth_min_age": 15, "youth_max_age": 30, "inter_entity_min_per_side": 2,
+             "sustained_min_events": 3}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Paths and thresholds. Paths left as ``None`` are derived from ``home``."""
+    """Paths and thresholds. Values left as ``None`` come from the project, else defaults."""
 
     home: Path = field(default_factory=Path.cwd)
     raw_dir: Path | None = None
@@ -39,45 +47,86 @@ class Settings:
     db: Path | None = None
     secret_path: Path | None = None
     boundaries_dir: Path | None = None
-    min_cell: int = 10  # published cells built from fewer people are suppressed
-    youth_min_age: int = 15  # youth = aged youth_min_age..youth_max_age at the event date
-    youth_max_age: int = 30
-    inter_entity_min_per_side: int = 2  # an event is inter-entity with >= this many from each entity
-    sustained_min_events: int = 3  # sustained engagement = this many activities or more
+    min_cell: int | None = None  # published cells built from fewer people are suppressed (10)
+    youth_min_age: int | None = None  # youth = aged youth_min_age..youth_max_age at the event (15-30)
+    youth_max_age: int | None = None
+    inter_entity_min_per_side: int | None = None  # an event is inter-entity with >= this many from each entity
+    sustained_min_events: int | None = None  # sustained engagement = this many activities or more
+    youth_event_types: tuple[str, ...] | None = None  # events for young people, by type
     write_wait: float = 600.0  # seconds a writer waits for the one before it, then gives up
+    project: Project | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        p = self.project
         home = Path(self.home).resolve()
         object.__setattr__(self, "home", home)
+        paths = p.config.paths if p is not None else None
+
+        def at(relative: str) -> Path:
+            return p.path(relative) if p is not None else home / relative
+
         defaults = {
-            "raw_dir": home / "data" / "raw",
-            "processed_dir": home / "data" / "processed",
-            "reports_dir": home / "reports",
-            "secret_path": home / ".spsc" / "secret.key",
+            "raw_dir": at(paths.raw) if paths else home / "data" / "raw",
+            "processed_dir": at(paths.warehouse).parent if paths else home / "data" / "processed",
+            "reports_dir": at(paths.reports) if paths else home / "reports",
+            "secret_path": (p.root if p is not None else home) / ".spsc" / "secret.key",
         }
         for name, default in defaults.items():
             value = getattr(self, name)
             object.__setattr__(self, name, Path(value) if value is not None else default)
-        if self.db is None:
-            object.__setattr__(self, "db", self.processed_dir / "spsc.duckdb")
-        else:
+        if self.db is not None:
             object.__setattr__(self, "db", Path(self.db))
-        if self.boundaries_dir is None:
-            object.__setattr__(self, "boundaries_dir", self.raw_dir / "boundaries")
+        elif paths is not None:
+            object.__setattr__(self, "db", at(paths.warehouse))
         else:
+            object.__setattr__(self, "db", self.processed_dir / "spsc.duckdb")
+        if self.boundaries_dir is not None:
             object.__setattr__(self, "boundaries_dir", Path(self.boundaries_dir))
+        elif paths is not None and paths.boundaries:
+            object.__setattr__(self, "boundaries_dir", at(paths.boundaries))
+        else:
+            object.__setattr__(self, "boundaries_dir", self.raw_dir / "boundaries")
+        from_project = {}
+        if p is not None:
+            a = p.config.attendance
+            from_project = {"min_cell": p.config.min_cell, "youth_min_age": a.youth_ages[0],
+                            "youth_max_age": a.youth_ages[1],
+                            "inter_entity_min_per_side": a.inter_entity_min_per_side,
+                            "sustained_min_events": a.sustained_min_events}
+        for name, default in _DEFAULTS.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, from_project.get(name, default))
+        if self.youth_event_types is None:
+            from pipeline.ingest.attendance_values import YOUTH_EVENT_TYPES
+
+            own = p.config.attendance.youth_event_types if p is not None else None
+            object.__setattr__(self, "youth_event_types", tuple(own if own is not None else YOUTH_EVENT_TYPES))
+        else:
+            object.__setattr__(self, "youth_event_types", tuple(self.youth_event_types))
 
     def with_(self, **overrides) -> Settings:
         """A copy with some values replaced (``None`` values are ignored)."""
         clean = {k: v for k, v in overrides.items() if v is not None}
+        if "processed_dir" in clean and "db" not in clean:
+            clean["db"] = Path(clean["processed_dir"]) / "spsc.duckdb"
         return replace(self, **clean)
+
+    def require_project(self) -> Project:
+        """The project, or a one-line error saying how to give one."""
+        if self.project is None:
+            from pipeline.project import ProjectError
+
+            raise ProjectError("no project: this folder holds no spsc.yml", str(self.home),
+                               "run the command inside a project folder, give --project DIR "
+                               "(or SPSC_PROJECT), or create one with 'spsc new DIR'")
+        return self.project
 
 
 def _coerce(name: str, raw: str):
     kind = {f.name: f.type for f in fields(Settings)}[name]
-    if kind == "int":
+    if kind.startswith("int"):
         return int(raw)
-    if kind == "float":
+    if kind.startswith("float"):
         try:
             return float(raw)
         except ValueError:
@@ -88,11 +137,23 @@ def _coerce(name: str, raw: str):
 
 
 def get_settings(**overrides) -> Settings:
-    """Settings from the environment (``SPSC_*``), then keyword overrides (``None`` ignored)."""
+    """Settings from the project, the environment (``SPSC_*``), then keyword overrides.
+
+    ``project`` may be given as a folder (or a loaded :class:`~pipeline.project.Project`);
+    ``None`` values are ignored.
+    """
+    from pipeline.project import Project, find_project
+
     values = {}
     for name, env in _ENV.items():
         raw = os.environ.get(env)
         if raw:
             values[name] = _coerce(name, raw)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**values)
+    values.update({k: v for k, v in overrides.items() if v is not None and k != "project"})
+    chosen = overrides.get("project")
+    project = chosen if isinstance(chosen, Project) else find_project(chosen, home=values.get("home"))
+    if project is not None and "home" not in overrides:
+        values["home"] = project.root
+    if "processed_dir" in values and "db" not in values:
+        values["db"] = Path(values["processed_dir"]) / "spsc.duckdb"
+    return Settings(**values, project=project)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,16 @@ def shared_dir() -> Path:
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
-    """Settings rooted in a temporary project folder, with its own secret and warehouse."""
+    """Settings of a temporary copy of the example project (examples/spsc), with its own
+    secret and warehouse under ``tmp_path``."""
     from pipeline.config import get_settings
+    from pipeline.project.scaffold import new_project
 
-    for var in ("SPSC_DB", "SPSC_RAW", "SPSC_PROCESSED", "SPSC_REPORTS", "SPSC_SECRET", "SPSC_HOME"):
+    for var in [v for v in os.environ if v.startswith("SPSC_")]:
         monkeypatch.delenv(var, raising=False)
+    new_project(tmp_path, example="spsc")
     monkeypatch.setenv("SPSC_HOME", str(tmp_path))
+    monkeypatch.setenv("SPSC_PROJECT", str(tmp_path))
     return get_settings(home=tmp_path)
 
 

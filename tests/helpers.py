@@ -22,3 +22,25 @@ def warehouse_fingerprint(settings) -> dict[str, tuple[int, int]]:
         return fingerprint(con)
     finally:
         con.close()
+
+
+def project_settings(home, **overrides):
+    """Settings of a copy of the example project (examples/spsc) in ``home``: its files are
+    copied in beside whatever ``home`` holds already, unless it is a project."""
+    import shutil
+    from pathlib import Path
+
+    from pipeline.config import get_settings
+    from pipeline.project.scaffold import EXAMPLES_DIR
+
+    home = Path(home)
+    if not (home / "spsc.yml").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        for entry in (EXAMPLES_DIR / "spsc").iterdir():
+            if entry.name in ("data", "reports", ".spsc"):
+                continue
+            if entry.is_dir():
+                shutil.copytree(entry, home / entry.name, dirs_exist_ok=True)
+            else:
+                shutil.copy2(entry, home / entry.name)
+    return get_settings(home=home, project=home, **overrides)

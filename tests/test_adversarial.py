@@ -141,12 +141,17 @@ def corpus(tmp_path_factory):
 
 
 def _settings(home: Path):
-    return get_settings(home=home, db=home / "spsc.duckdb", secret_path=home / "secret.key")
+    """Settings of a copy of the example project in ``home`` (its form settings give the roles)."""
+    from pipeline.project.scaffold import new_project
+
+    if not (home / "spsc.yml").exists():
+        new_project(home, example="spsc")
+    return get_settings(home=home, project=home, db=home / "spsc.duckdb", secret_path=home / "secret.key")
 
 
 def _env(settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPSC_")}
-    env.update(SPSC_HOME=str(settings.home), SPSC_DB=str(settings.db),
+    env.update(SPSC_HOME=str(settings.home), SPSC_DB=str(settings.db), SPSC_PROJECT=str(settings.project.root),
                SPSC_SECRET=str(settings.secret_path))
     return env
 
@@ -311,12 +316,16 @@ def test_survey_case(case, corpus, survey_home):
     _assert_healthy(settings)
     base = corpus.base_rows
     col = {h: i for i, h in enumerate(base[0])}
+    from pipeline.indicators.sources import refresh_respondents
+
+    refresh_respondents(settings)  # respondents come from the form settings, as spsc build makes them
     weights = _query(settings, "select weight from respondents where wave = ? order by weight",
                      [_wave(case)])
     assert [w[0] for w in weights] == sorted(float(r[col["design/weight"]]) for r in base[1:])
     settlements = {r[0] for r in _query(
-        settings, "select c.settlement from stg_survey__citizen c join stg_survey__submissions s"
-                  " using (submission_id) where s.batch_id = ?", [result.batch_id])}
+        settings, "select a.value from stg_survey__answers a join stg_survey__submissions s"
+                  " using (submission_id) where s.batch_id = ? and a.question = 'location/settlement'",
+        [result.batch_id])}
     written = {r[col["location/settlement"]] for r in base[1:]}
     if case == "cp1251_csv":
         assert settlements == {to_cyrillic(s) for s in written}

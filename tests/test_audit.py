@@ -55,7 +55,7 @@ def write_exports(settings) -> Path:
     folder = settings.reports_dir / PERIOD
     con = connect(settings.db, read_only=True)
     try:
-        table = donor_table.donor_rows(con, load_catalogue(), settings, PERIOD)
+        table = donor_table.donor_rows(con, load_catalogue(settings.project), settings, PERIOD)
     finally:
         con.close()
     donor_table.write_csv(table, folder / f"indicators_{PERIOD}.csv", "en", table.attrs["min_cell"])

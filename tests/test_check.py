@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from adversarial.make_corpus import signin_rows, write_events, write_openpyxl
+from helpers import project_settings
 
 from pipeline.checks.integrity import check_warehouse, fingerprint
-from pipeline.config import get_settings
 
 SPSC = Path(sys.executable).with_name("spsc")
 
@@ -32,7 +32,7 @@ def healthy(tmp_path_factory):
     from pipeline.warehouse.setup import init_warehouse
 
     home = tmp_path_factory.mktemp("check")
-    settings = get_settings(home=home, db=home / "w.duckdb", secret_path=home / "secret.key")
+    settings = project_settings(home, db=home / "w.duckdb", secret_path=home / "secret.key")
     init_warehouse(settings)
     ingest_events(settings, write_events(home / "events.xlsx"))
     ingest_attendance(settings, [write_openpyxl(home / "drvar_2024Q1.xlsx",
@@ -41,9 +41,6 @@ def healthy(tmp_path_factory):
     con = connect(settings.db)
     try:
         snapshot_period(con, "2024Q1", "test", settings=settings)
-        con.execute("insert into respondents (respondent_key, form_id, wave, batch_id)"
-                    " values ('r1', 'spsc_citizen_survey', '2024Q1', null)")
-        con.execute("insert into citizen_responses (respondent_key, wave) values ('r1', '2024Q1')")
     finally:
         con.close()
     return settings
@@ -105,9 +102,10 @@ DAMAGE = {
     "event of attendances lost": (
         "delete from events where event_id = 'EV-0001'",
         "attendances: 1 event ids not in events: EV-0001"),
-    "response without respondent": (
-        "delete from respondents",
-        "citizen_responses: 1 responses without their respondent: ('r1', '2024Q1')"),
+    "respondent without submission": (
+        "insert into respondents (submission_id, respondent_key, form_id, wave)"
+        " values (999, 'r1', 'spsc_citizen_survey', '2024Q1')",
+        "respondents: 1 without a current submission (run 'spsc build'): ('r1', '2024Q1', 'spsc_citizen_survey')"),
     "indicator batch unknown": (
         "update indicator_values set batch_ids = [77] where indicator_id = 'unique_youth'"
         " and period = 'cumulative' and dimension = 'total'",

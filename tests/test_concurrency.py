@@ -26,9 +26,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from adversarial.make_corpus import write_events, write_long_register
+from helpers import project_settings
 
 from pipeline.checks.integrity import check_warehouse, fingerprint
-from pipeline.config import get_settings
 from pipeline.errors import WarehouseBusy
 from pipeline.warehouse import connect
 
@@ -51,7 +51,7 @@ def base(tmp_path_factory):
     from pipeline.warehouse.setup import init_warehouse
 
     home = tmp_path_factory.mktemp("concurrency")
-    settings = get_settings(home=home, db=home / "base.duckdb", secret_path=home / "secret.key")
+    settings = project_settings(home, db=home / "base.duckdb", secret_path=home / "secret.key")
     init_warehouse(settings)
     ingest_events(settings, write_events(home / "events.xlsx"))
     big = write_long_register(home / "big_2024Q1.xlsx", 1500, seed=1)
@@ -60,7 +60,7 @@ def base(tmp_path_factory):
 
 
 def _copy(base_settings, tmp_path: Path):
-    settings = get_settings(home=base_settings.home, db=tmp_path / "w.duckdb",
+    settings = project_settings(base_settings.home, db=tmp_path / "w.duckdb",
                             secret_path=base_settings.secret_path)
     shutil.copy2(base_settings.db, settings.db)
     return settings

@@ -23,9 +23,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from adversarial.make_corpus import write_events, write_long_register
+from helpers import project_settings
 
 from pipeline.checks.integrity import check_warehouse
-from pipeline.config import get_settings
 
 SPSC = Path(sys.executable).with_name("spsc")
 RUNS = 22
@@ -38,7 +38,7 @@ def _write_inputs(folder: Path) -> tuple[Path, Path]:
 
 
 def _settings(home: Path, db: Path):
-    return get_settings(home=home, db=db, secret_path=home / "secret.key")
+    return project_settings(home, db=db, secret_path=home / "secret.key")
 
 
 def _env(settings) -> dict[str, str]:
@@ -162,8 +162,8 @@ def test_a_load_committed_before_its_marts_were_rebuilt_is_reported_and_healed(b
 
 
 SURVEY_RUNS = 10
-SURVEY_TABLES = ("stg_survey__submissions", "stg_survey__citizen", "stg_survey__answers",
-                 "quarantine", "respondents", "citizen_responses", "survey_replacements")
+SURVEY_TABLES = ("stg_survey__submissions", "stg_survey__answers", "stg_codebook__questions",
+                 "quarantine", "survey_replacements")
 
 
 def _survey_state(db: Path) -> dict:
@@ -209,7 +209,7 @@ def survey_base(tmp_path_factory):
 def test_sigkill_during_a_survey_ingest_leaves_the_whole_export_or_none(survey_base, tmp_path):
     settings, args, duration, whole = survey_base
     assert whole["problems"] == [] and [b[0] for b in whole["batches"]] == ["loaded"]
-    assert whole["counts"]["respondents"] > 80
+    assert whole["counts"]["stg_survey__submissions"] > 80
     empty = _survey_state(settings.db)
     rng = random.Random(4)
     for run in range(SURVEY_RUNS):

@@ -41,8 +41,11 @@ def test_deck_has_the_expected_slides(warehouse, capsys):
         (picture,) = [s for s in slide.shapes if s.shape_type == 13]
         assert picture.width == deck.slide_width and picture.image.content_type == "image/png"
     youth, notes = slides[4 + maps], slides[5 + maps]
-    assert _texts(youth)[0] == "Youth engagement"
-    assert any("24 distinct young people took part" in t for t in _texts(youth))
+    assert _texts(youth)[0] == "Participation and youth engagement"
+    assert any("Young people in inter-community activities in 2024Q4: 24 (women: 12, men: 12)." in t
+               for t in _texts(youth))
+    # the result slides say what each result is (indicators.yml: results)
+    assert any("Young people and communities across the entity line" in t for t in _texts(slides[3]))
     assert any("5 cells in 2 files of 2024Q4 were quarantined" in t for t in _texts(notes))
 
 

@@ -1,8 +1,9 @@
 """Indicator catalogue, engine (``spsc build``) and donor table (``spsc indicators``).
 
-Fixture warehouses are real DuckDB files holding the input marts with exactly the contract's
-columns (docs/warehouse.md) and a few rows with known values, so every expected number below
-can be computed by hand (the comments show how).
+Fixture warehouses are real DuckDB files in a copy of the example project: the survey rows
+below are written as Kobo exports of the example's forms and loaded by ``spsc ingest survey``;
+the attendance marts hold a few rows with known values (docs/warehouse.md). Every expected
+number below can be computed by hand (the comments show how).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
+from fixtures import survey_exports
 
-from pipeline.indicators.engine import INPUT_TABLES
+EXAMPLE = REPO / "examples" / "spsc"
 
 # ---------------------------------------------------------------- fixture warehouse
 # 2024Q4 citizen survey: strata livno (FBiH, weight 2, 10 PSUs in the population) and ribnik
@@ -40,12 +43,8 @@ CITIZENS = [
 WEIGHT = {"livno": 2.0, "ribnik": 1.0}
 FPC = {"livno": 10.0, "ribnik": 8.0}
 ENTITY = {"livno": "FBiH", "ribnik": "RS", "drvar": "FBiH", "kljuc": "FBiH", "mrkonjic_grad": "RS"}
-
-
-def _create_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    for table, columns in INPUT_TABLES.items():
-        cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-        con.execute(f"create table if not exists {table} ({cols})")
+AGE = {"18-29": 25, "30-44": 35, "45-64": 50, "65+": 70}
+PROVIDERS = ("trust_csw", "trust_employment", "trust_health", "trust_mental_health", "trust_schools")
 
 
 # Values for bookkeeping columns the ingest migrations add beyond the contract (NOT NULL there).
@@ -72,25 +71,45 @@ def _insert(con, table: str, rows: list[dict]) -> None:
 
 
 def citizen_rows(wave: str, shift: int = 0, batch_id: int = 1) -> tuple[list[dict], list[dict]]:
-    """Respondents and citizen_responses of one wave; ``shift`` lowers trust_municipality."""
+    """Respondents and their answers (canonical names) of one wave; ``shift`` lowers
+    trust_municipality. Used to check the engine against a design on respondent rows."""
     resp, answers = [], []
-    for key, muni, psu, sex, age_group, trust, prov, views, sat, dial, other, contact in CITIZENS:
+    for key, muni, psu, sex, age_group, trust, prov, views, sat, dial, other, _ in CITIZENS:
         rkey = f"{wave}-{key}"
         resp.append({
-            "respondent_key": rkey, "form_id": "spsc_citizen_survey", "wave": wave, "muni_id": muni,
-            "entity": ENTITY[muni], "sex": sex, "age": 40, "age_group": age_group,
-            "urban_rural": "rural", "weight": WEIGHT[muni], "stratum": muni, "psu": psu,
-            "fpc": FPC[muni], "batch_id": batch_id, "submitted_at": pd.Timestamp("2024-11-01")})
+            "respondent_key": rkey, "wave": wave, "muni_id": muni, "entity": ENTITY[muni], "sex": sex,
+            "age_group": age_group, "weight": WEIGHT[muni], "stratum": muni, "psu": psu,
+            "fpc": FPC[muni], "batch_id": batch_id})
         answers.append({
             "respondent_key": rkey, "wave": wave,
             "trust_municipality": None if trust is None else max(trust - shift, 0),
-            "trust_csw": prov[0], "trust_employment": prov[1], "trust_health": prov[2],
-            "trust_mental_health": prov[3], "trust_schools": prov[4], "views_considered": views,
-            "satisfaction_social": sat, "dialogue_participation": dial, "trust_other_entity": other,
-            "contact_neighbour": contact[0], "contact_colleague": contact[1],
-            "contact_friend": contact[2], "contact_in_law": contact[3], "education": "secondary",
-            "employment": "employed", "displacement": "never"})
+            **dict(zip(PROVIDERS, prov, strict=True)), "views_considered": views,
+            "satisfaction_social": sat, "dialogue_participation": dial, "trust_other_entity": other})
     return resp, answers
+
+
+def _yes_no(flag):
+    return None if flag is None else ("yes" if flag else "no")
+
+
+def citizen_export(wave: str, shift: int = 0, fpc: dict | None = None) -> list[dict]:
+    """The citizen rows of one wave as an export of the example's citizen form (XLSForm paths)."""
+    rows = []
+    for key, muni, psu, sex, age_group, trust, prov, views, sat, dial, other, contact in CITIZENS:
+        picked = [c for c, on in zip(("neighbour", "colleague", "friend", "in_law"), contact, strict=True) if on]
+        willing = None if contact[0] is None else (" ".join(picked) or "none")
+        rows.append({
+            "_uuid": f"{wave}-{key}", "_submission_time": "2024-11-01T10:00:00", "consent": "yes",
+            "location/municipality": muni, "location/settlement": f"{muni} {psu}",
+            "location/urban_rural": "rural", "demographics/sex": sex, "demographics/age": AGE[age_group],
+            "trust/trust_municipality": None if trust is None else max(trust - shift, 0),
+            **{f"trust/{name}": v for name, v in zip(PROVIDERS, prov, strict=True)},
+            "governance/views_considered": views, "governance/satisfaction_social": sat,
+            "governance/dialogue_participation": _yes_no(dial), "cohesion/trust_other_entity": other,
+            "cohesion/contact_willing": willing,
+            "design/stratum": muni, "design/psu": psu, "design/weight": WEIGHT[muni],
+            "design/fpc": (fpc or FPC)[muni]})
+    return rows
 
 
 # youth pre/post 2024Q4: (code, muni, sex, age_group, attitude pre, attitude post)
@@ -110,17 +129,28 @@ YOUTH = [
 ]
 
 
-def youth_rows(batch_id: int = 3) -> list[dict]:
+def _items(score: float) -> list[int]:
+    """Four 1-5 answers whose mean is ``score`` (a multiple of 0.25)."""
+    total = round(score * 4)
+    base = total // 4
+    return [base + (1 if k < total - 4 * base else 0) for k in range(4)]
+
+
+def youth_export() -> list[dict]:
+    """The youth questionnaires (pre and post) as an export of the example's youth form."""
     rows = []
+    ages = {"15-17": 16, "18-24": 20, "25-30": 27}
     for code, muni, sex, age_group, pre, post in YOUTH:
         for phase, score in (("pre", pre), ("post", post)):
             if score is None:
                 continue
+            att = _items(score)
             rows.append({
-                "participant_key": f"P-{code}", "wave": "2024Q4", "phase": phase, "muni_id": muni,
-                "entity": ENTITY[muni], "sex": sex, "age": 18, "age_group": age_group,
-                "activity_type": "youth_camp", "att_1": 3, "att_2": 3, "att_3": 3, "att_4": 3,
-                "eff_1": 3, "eff_2": 3, "eff_3": 3, "attitude_score": score, "batch_id": batch_id})
+                "_uuid": f"{code}-{phase}", "_submission_time": "2024-11-20T10:00:00",
+                "participant_code": f"P{code.upper()}", "phase": phase, "municipality": muni,
+                "sex": sex, "age": ages[age_group], "activity_type": "youth_camp",
+                **{f"attitudes/att_{k + 1}": v for k, v in enumerate(att)},
+                **{f"efficacy/eff_{k + 1}": 3 for k in range(3)}})
     return rows
 
 
@@ -180,21 +210,20 @@ def attendance_rows() -> dict[str, list[dict]]:
             "cross_entity_ties": ties}
 
 
-def make_warehouse(settings, baseline: bool = True) -> None:
-    """Initialise the warehouse and fill the input marts with the fixture rows."""
+def make_warehouse(settings, baseline: bool = True, fpc: dict | None = None) -> None:
+    """Initialise the warehouse, load the survey exports (the baseline wave first, so its
+    batch ids are 1 and 2) and fill the attendance marts with the fixture rows."""
     from pipeline.warehouse import connect
     from pipeline.warehouse.setup import init_warehouse
 
     init_warehouse(settings)
+    raw = settings.raw_dir / "fixture"
+    waves = ([("2023Q1", 2)] if baseline else []) + [("2024Q4", 0)]
+    for wave, shift in waves:
+        survey_exports.load(settings, raw, "citizen", wave, citizen_export(wave, shift, fpc))
+    survey_exports.load(settings, raw, "youth", "2024Q4", youth_export())
     con = connect(settings.db)
     try:
-        _create_inputs(con)
-        waves = [("2024Q4", 0, 2)] + ([("2023Q1", 2, 1)] if baseline else [])
-        for wave, shift, batch in waves:
-            resp, answers = citizen_rows(wave, shift, batch)
-            _insert(con, "respondents", resp)
-            _insert(con, "citizen_responses", answers)
-        _insert(con, "youth_responses", youth_rows())
         for table, rows in attendance_rows().items():
             _insert(con, table, rows)
     finally:
@@ -213,10 +242,11 @@ def _build_fixture(s):
 def built(tmp_path_factory):
     """The fixture warehouse built with min_cell=1 (every cell published), shared read-only."""
     from pipeline.config import get_settings
+    from pipeline.project.scaffold import new_project
 
     home = tmp_path_factory.mktemp("built")
-    return _build_fixture(get_settings(home=home, db=home / "spsc.duckdb",
-                                       secret_path=home / "secret.key", min_cell=1))
+    new_project(home, example="spsc")
+    return _build_fixture(get_settings(home=home, project=home, min_cell=1))
 
 
 @pytest.fixture
@@ -246,10 +276,16 @@ def cell(values: pd.DataFrame, indicator: str, period: str, dimension="total", v
 
 
 # ---------------------------------------------------------------- catalogue
-def test_packaged_catalogue_has_the_issue_indicators():
+def _example():
+    from pipeline.project import load_project
+
+    return load_project(EXAMPLE)
+
+
+def test_example_catalogue_has_the_issue_indicators_and_the_targets_of_its_results_framework():
     from pipeline.indicators.catalogue import load_catalogue
 
-    cat = load_catalogue()
+    cat = load_catalogue(_example())
     ids = {i.id: i for i in cat.indicators}
     assert {"trust_municipality_high", "provider_trust_index", "views_considered_high",
             "dialogue_participation", "satisfied_social", "citizen_dialogues",
@@ -259,62 +295,126 @@ def test_packaged_catalogue_has_the_issue_indicators():
     assert cat.waves == {"baseline": "2023Q1", "midline": "2024Q1", "endline": "2024Q4"}
     assert cat.quarters[0] == "2023Q1" and cat.quarters[-1] == "2024Q4" and len(cat.quarters) == 8
     assert ids["trust_municipality_high"].condition.min == 6
+    assert ids["trust_municipality_high"].source == "spsc_citizen_survey"
     assert ids["provider_trust_index"].variables == [
         "trust_csw", "trust_employment", "trust_health", "trust_mental_health", "trust_schools"]
+    assert (ids["provider_trust_index"].unit, ids["provider_trust_index"].scale) == ("mean", (0, 10))
+    assert ids["willing_contact"].condition.has == ["neighbour", "colleague", "friend", "in_law"]
+    # from results_framework.xlsx: the example's targets are illustrative
     assert all(i.illustrative for i in cat.indicators)
+    assert ids["trust_municipality_high"].baseline == "computed"
+    assert ids["trust_municipality_high"].milestones == {"2024Q1": 40.0}
+    assert (ids["citizen_dialogues"].target.period, ids["citizen_dialogues"].target.value) == ("2024Q4", 27.0)
     assert {i.unit for i in cat.indicators if i.estimator in ("proportion", "ratio")} == {"percent"}
 
 
 def _mutated(old: str, new: str) -> str:
-    from importlib import resources
-
-    text = resources.files("pipeline.indicators").joinpath("catalogue.yml").read_text(encoding="utf-8")
+    text = (EXAMPLE / "indicators.yml").read_text(encoding="utf-8")
     assert old in text, old
     return text.replace(old, new, 1)
 
 
+def _parse(text: str):
+    from pipeline.indicators.catalogue import parse_catalogue
+
+    config = _example().config
+    return parse_catalogue(text, "indicators.yml", waves=config.waves, quarters=config.quarters)
+
+
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("    unit: percent\n    disaggregations: [total, sex, age_group, municipality, entity]\n    baseline: computed\n    milestones: {\"2024Q1\": 40}",
-     "    unit: percnt\n    disaggregations: [total, sex, age_group, municipality, entity]\n    baseline: computed\n    milestones: {\"2024Q1\": 40}",
-     "catalogue.yml: indicator 'trust_municipality_high': field 'unit': Input should be"),
-    ("condition: {variable: views_considered, min: 4, max: 5}",
-     "condition: {variable: views_consdered, min: 4, max: 5}",
-     "indicator 'views_considered_high': field 'condition': unknown citizen_survey variable 'views_consdered'"),
+    ("    unit: percent\n    disaggregations: [total, sex, age_group, municipality, entity, urban_rural]",
+     "    unit: percnt\n    disaggregations: [total, sex, age_group, municipality, entity, urban_rural]",
+     "indicators.yml: indicator 'trust_municipality_high': field 'unit': Input should be"),
     ("    of: events\n    event_filter: {event_type: citizen_dialogue}\n    unit: count\n    disaggregations: [total, municipality, entity]",
      "    of: events\n    event_filter: {event_type: citizen_dialogue}\n    unit: count\n    disaggregations: [total, sex]",
      "indicator 'citizen_dialogues': field 'disaggregations': sex not available for events"),
-    ("milestones: {\"2024Q1\": 5.5}", "milestones: {\"2024Q3\": 5.5}",
-     "indicator 'provider_trust_index': field 'milestones.2024Q3': not one of 2023Q1, 2024Q1, 2024Q4"),
     ("  - id: provider_trust_index", "  - id: trust_municipality_high",
      "indicator 'trust_municipality_high': field 'id': duplicate id"),
-    ("      bs: \"Broj održanih dijaloga s građanima\"\n", "",
-     "indicator 'citizen_dialogues': field 'label.bs': Field required"),
     ("    sustained: true\n", "    sustained: true\n    colour: red\n",
      "indicator 'sustained_youth': field 'colour': Extra inputs are not permitted"),
-    ("target: {period: \"2024Q4\", value: 27}", "target: {period: \"2024Q4\", value: -3}",
-     "indicator 'citizen_dialogues': field 'target.value': does not increase from the baseline 0"),
     ("numerator_filter: {sex: female}", "numerator_filter: {sex: 1}",
      "indicator 'women_share_youth': field 'numerator_filter.sex': must be a str, got 1"),
+    ("condition: {variable: trust_municipality, min: 6, max: 10}", "condition: {variable: trust_municipality}",
+     "indicator 'trust_municipality_high': field 'condition': needs a variable and exactly one test"),
+    ("    unit: mean\n    scale: [0, 10]\n    disaggregations: [total, sex, age_group, municipality, entity]\n    frequency: survey_wave\n    means_of_verification:\n      en: \"Citizen perception survey, trust block",
+     "    unit: mean\n    scale: [10, 0]\n    disaggregations: [total, sex, age_group, municipality, entity]\n    frequency: survey_wave\n    means_of_verification:\n      en: \"Citizen perception survey, trust block",
+     "indicator 'provider_trust_index': field 'scale': must be [lowest, highest]"),
 ])
-def test_catalogue_errors_name_the_entry_and_the_field(old, new, message):
-    from pipeline.indicators.catalogue import CatalogueError, parse_catalogue
+def test_catalogue_errors_name_the_file_the_entry_and_the_field(old, new, message):
+    from pipeline.indicators.catalogue import CatalogueError
 
     with pytest.raises(CatalogueError) as err:
-        parse_catalogue(_mutated(old, new))
+        _parse(_mutated(old, new))
     assert message in str(err.value)
-    assert str(err.value).startswith("catalogue.yml: ")
+    assert str(err.value).startswith("indicators.yml: ")
 
 
 def test_catalogue_reports_every_problem_at_once():
-    from pipeline.indicators.catalogue import CatalogueError, parse_catalogue
+    from pipeline.indicators.catalogue import CatalogueError
 
     text = _mutated("estimator: mean\n    variables: [trust_other_entity]", "estimator: count\n    variables: [trust_other_entity]")
     text = text.replace("level: output", "level: outptu", 1)
     with pytest.raises(CatalogueError) as err:
-        parse_catalogue(text)
+        _parse(text)
     msg = str(err.value)
     assert "indicator 'citizen_dialogues': field 'level'" in msg
     assert "indicator 'trust_other_entity_mean': field 'estimator'" in msg
+
+
+def test_a_minimal_entry_is_enough():
+    cat = _parse("""
+indicators:
+  - id: trusts
+    label: Share who trust
+    source: any_form
+    estimator: proportion
+    condition: {variable: q1, in: [4, 5]}
+    unit: percent
+  - id: score
+    label: {en: Mean score}
+    source: any_form
+    estimator: mean
+    variables: [q2]
+    unit: score_0_10
+""")
+    trusts, score = cat.indicators
+    assert trusts.disaggregations == ["total"] and trusts.label.bs == "Share who trust"
+    assert trusts.condition.in_ == ["4", "5"] and trusts.target is None and trusts.result == ""
+    assert (score.unit, score.scale, score.display_unit) == ("mean", (0, 10), "mean 0-10")
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("condition: {variable: views_considered, min: 4, max: 5}",
+     "condition: {variable: views_consdered, min: 4, max: 5}",
+     "indicator 'views_considered_high': field 'condition': form spsc_citizen_survey has no question "
+     "'views_consdered' (did you mean governance/views_considered?)"),
+    ("condition: {variable: dialogue_participation, equals: \"yes\"}",
+     "condition: {variable: dialogue_participation, has: \"yes\"}",
+     "indicator 'dialogue_participation': field 'condition': dialogue_participation is not a select_multiple"),
+    ("condition: {variable: contact_willing, has: [neighbour, colleague, friend, in_law]}",
+     "condition: {variable: contact_willing, has: [neighbour, cousin]}",
+     "indicator 'willing_contact': field 'condition': cousin not a choice of cohesion/contact_willing"),
+    ("variables: [trust_other_entity]", "variables: [contact_willing]",
+     "indicator 'trust_other_entity_mean': field 'variables': contact_willing is not a number"),
+    ("disaggregations: [total, sex, age_group, municipality, entity, urban_rural]",
+     "disaggregations: [total, settlement]",
+     "indicator 'trust_municipality_high': field 'disaggregations': location/settlement is a text; a breakdown "
+     "is by a select_one question"),
+    ("source: spsc_youth_prepost", "source: spsc_youth_prepst",
+     "indicator 'attitude_improved': field 'source': no form 'spsc_youth_prepst' is loaded or declared"),
+])
+def test_a_question_the_form_does_not_have_fails_the_build_and_is_named(built, old, new, message):
+    from pipeline.indicators.catalogue import CatalogueError
+    from pipeline.indicators.engine import build
+
+    path = built.project.root / "bad_indicators.yml"
+    path.write_text(_mutated(old, new), encoding="utf-8")
+    from pipeline.indicators.catalogue import load_catalogue
+
+    catalogue = load_catalogue(built.project, path=path)
+    with pytest.raises(CatalogueError) as err:
+        build(built, catalogue)
+    assert message in str(err.value), str(err.value)
 
 
 # ---------------------------------------------------------------- engine: exact values
@@ -386,7 +486,7 @@ EXPECTED = [
 def test_every_catalogue_indicator_has_an_exact_expectation():
     from pipeline.indicators.catalogue import load_catalogue
 
-    assert {i.id for i in load_catalogue().indicators} == {row[0] for row in EXPECTED}
+    assert {i.id for i in load_catalogue(_example()).indicators} == {row[0] for row in EXPECTED}
 
 
 @pytest.mark.parametrize(("indicator", "period", "dimension", "value", "estimate", "n"), EXPECTED)
@@ -403,9 +503,10 @@ def test_counts_have_no_standard_error_and_batches_are_recorded(built):
     assert counts[["se", "ci_low", "ci_high"]].isna().all().all()
     assert list(cell(values, "unique_youth", "cumulative")["batch_ids"]) == [10, 11, 12]
     assert list(cell(values, "unique_youth", "2024Q1")["batch_ids"]) == [10, 11]
-    assert list(cell(values, "trust_municipality_high", "2024Q4")["batch_ids"]) == [2]
-    assert list(cell(values, "trust_municipality_high", "2023Q1")["batch_ids"]) == [1]
-    assert list(cell(values, "attitude_improved", "2024Q4")["batch_ids"]) == [3]
+    # batches: 1 the citizen form, 2 the 2023Q1 export, 3 the 2024Q4 one, 4 the youth form, 5 its export
+    assert list(cell(values, "trust_municipality_high", "2024Q4")["batch_ids"]) == [3]
+    assert list(cell(values, "trust_municipality_high", "2023Q1")["batch_ids"]) == [2]
+    assert list(cell(values, "attitude_improved", "2024Q4")["batch_ids"]) == [5]
 
 
 def _design_rows(wave: str = "2024Q4") -> pd.DataFrame:
@@ -476,9 +577,11 @@ def test_each_dimension_is_one_design_call_for_all_its_domains(settings, monkeyp
 
     monkeypatch.setattr(Design, "ratios", counting)
     engine.build(settings.with_(min_cell=1))
-    # 5 dimensions x (citizen survey, youth survey), each call all waves and all indicators
-    assert len(calls) == 10
+    # 5 dimensions x (citizen survey, youth survey) and the citizen form's own urban_rural,
+    # each call all waves and all indicators of the dimension
+    assert len(calls) == 11
     assert (7, ("wave", "sex")) in calls and (1, ("wave", "muni_id")) in calls
+    assert (1, ("wave", "dim:urban_rural")) in calls
 
 
 # ---------------------------------------------------------------- engine: suppression, atomicity
@@ -578,7 +681,7 @@ def test_expected_value_follows_milestones_then_the_straight_line():
     from pipeline.indicators.catalogue import load_catalogue
     from pipeline.indicators.donor_table import expected_value
 
-    cat = load_catalogue()
+    cat = load_catalogue(_example())
     dialogues = cat.get("citizen_dialogues")  # 0 before 2023Q1, 9 at 2023Q4, 18 at 2024Q2, 27 at 2024Q4
     assert expected_value(dialogues, cat, 0.0, "2023Q4") == (9, False)
     assert expected_value(dialogues, cat, 0.0, "2024Q1") == (13.5, True)
@@ -594,7 +697,7 @@ def test_donor_rows_for_the_endline(built):
 
     con = duckdb.connect(str(built.db), read_only=True)
     try:
-        table = donor_rows(con, load_catalogue(), built, "2024Q4").set_index("indicator_id")
+        table = donor_rows(con, load_catalogue(built.project), built, "2024Q4").set_index("indicator_id")
     finally:
         con.close()
     trust = table.loc["trust_municipality_high"]
@@ -614,7 +717,7 @@ def test_donor_rows_for_a_past_period_cut_attendance_there(built):
 
     con = duckdb.connect(str(built.db), read_only=True)
     try:
-        table = donor_rows(con, load_catalogue(), built, "2024Q1").set_index("indicator_id")
+        table = donor_rows(con, load_catalogue(built.project), built, "2024Q1").set_index("indicator_id")
     finally:
         con.close()
     assert table.loc["unique_youth", "progress"] == 5  # u1..u5 through 2024Q1
@@ -703,9 +806,6 @@ def test_unusable_design_is_a_clear_error(settings):
     from pipeline.errors import SpscError
     from pipeline.indicators.engine import build
 
-    make_warehouse(settings, baseline=False)
-    con = duckdb.connect(str(settings.db))
-    con.execute("update respondents set fpc = 1 where stratum = 'ribnik'")  # 2 PSUs sampled of 1
-    con.close()
+    make_warehouse(settings, baseline=False, fpc={"livno": 10.0, "ribnik": 1.0})  # 2 PSUs sampled of 1
     with pytest.raises(SpscError, match="respondents: the survey design is not usable"):
         build(settings)

@@ -6,6 +6,7 @@ import json
 
 import duckdb
 import pytest
+from helpers import project_settings
 
 from pipeline.ingest.attendance import ingest_sample_attendance
 
@@ -13,12 +14,11 @@ from pipeline.ingest.attendance import ingest_sample_attendance
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     """The sample written by the generator (20% dirt) and loaded into a fresh warehouse."""
-    from pipeline.config import get_settings
     from pipeline.synth import generate
 
     home = tmp_path_factory.mktemp("sample")
     generate(home / "raw", seed=3, respondents=30, dirty=0.2)
-    settings = get_settings(home=home, db=home / "spsc.duckdb", secret_path=home / "secret.key")
+    settings = project_settings(home, db=home / "spsc.duckdb", secret_path=home / "secret.key")
     results = ingest_sample_attendance(settings, home / "raw")
     truth = json.loads((home / "raw" / "truth.json").read_text(encoding="utf-8"))
     con = duckdb.connect(str(settings.db), read_only=True)

@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from helpers import project_settings
 from pyproj import Geod
 
 from pipeline.errors import SpscError
@@ -171,11 +172,10 @@ NINE = {  # SOURCES.md section 4: shapeID, entity, IEBL km
 @pytest.fixture(scope="module")
 def real_settings(shared_dir, tmp_path_factory):
     """Settings whose boundaries were imported from shared/geo (and cached) once."""
-    from pipeline.config import get_settings
     from pipeline.maps.boundaries import import_boundaries
 
     home = tmp_path_factory.mktemp("geo_home")
-    s = get_settings(home=home, boundaries_dir=home / "data" / "raw" / "boundaries")
+    s = project_settings(home, boundaries_dir=home / "data" / "raw" / "boundaries")
     import_boundaries(s, shared_dir / "geo")
     g.build_cache(s)
     return s

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import project_settings
 from PIL import Image
 
 from pipeline.cli import main
@@ -20,7 +21,7 @@ from pipeline.maps import render
 from pipeline.maps.furniture import nice_length, north_angle
 from pipeline.maps.scales import nice_ceiling, resolve_scale, scale_for_unit
 from pipeline.maps.style import ATTRIBUTION
-from pipeline.reference import PROJECT_MUNICIPALITIES
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
 
 REPO = Path(__file__).resolve().parents[1]
 LOW_DPI = 40
@@ -28,11 +29,10 @@ LOW_DPI = 40
 
 @pytest.fixture(scope="module")
 def geo(shared_dir, tmp_path_factory):
-    from pipeline.config import get_settings
     from pipeline.maps.boundaries import import_boundaries
 
     home = tmp_path_factory.mktemp("render_home")
-    s = get_settings(home=home, boundaries_dir=home / "boundaries")
+    s = project_settings(home, boundaries_dir=home / "boundaries")
     import_boundaries(s, shared_dir / "geo")
     return g.build_cache(s)
 
@@ -108,7 +108,7 @@ def test_overview_is_a_300_dpi_slide_with_legend_and_attribution(geo, tmp_path):
     assert Image.open(png).size == (4000, 2250)
     text = svg.read_text(encoding="utf-8")
     assert "<text" in text  # text kept as text, so slides can be edited and searched
-    for needed in ("Nine project municipalities along the inter-entity line",
+    for needed in ("The project area: 9 municipalities",  # no project in this process: no name
                    "Inter-Entity Boundary Line", "Republika Srpska", "Brčko District",
                    "Mrkonjić Grad", "Bosansko Grahovo", "Ključ", "Glamoč", "50 km",
                    "IEBL length in this map's source:", "1,079 km", ATTRIBUTION["en"]):
@@ -119,7 +119,7 @@ def test_indicator_map_shows_values_cis_suppression_and_wide_intervals(geo, tmp_
     fig = render.indicator_map(value_rows(), "trust_high", "2024Q4", label="Trust is high",
                                unit="percent", geo=geo)
     text = svg_text(fig, tmp_path)
-    for needed in ("Trust is high", "Nine project municipalities, 2024Q4",
+    for needed in ("Trust is high", "9 project municipalities, 2024Q4",
                    "50% (44–56)",  # Bosansko Grahovo
                    "56% (41–71) †",  # Glamoč: CI 30 points wide
                    "n &lt; 10", "Suppressed: fewer than 10 people (n &lt; 10)",
@@ -164,7 +164,7 @@ def test_indicator_map_in_bosnian(geo, tmp_path):
     fig = render.indicator_map(rows, "trust_high", "2024Q4", label="Povjerenje",
                                unit="score_0_10", geo=geo, lang="bs")
     text = svg_text(fig, tmp_path)
-    for needed in ("Povjerenje", "Devet projektnih općina, 2024Q4", "5,0 (4,4–5,6)",
+    for needed in ("Povjerenje", "Projektne općine/opštine (9), 2024Q4", "5,0 (4,4–5,6)",
                    "Rezultat (0–10)", "Međuentitetska linija razgraničenja (IEBL)",
                    "Potisnuto: manje od 10 osoba", "Mrkonjić Grad", ATTRIBUTION["bs"]):
         assert needed in text, needed

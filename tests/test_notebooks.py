@@ -58,8 +58,11 @@ def test_profile_in_bosnian_through_the_cli(warehouse, capsys):
     page = (folder / "mrkonjic_grad.html").read_text(encoding="utf-8")
     text = _visible_text(page)
     assert "<h1>Profil općine: Mrkonjić Grad, 2024Q4</h1>" in text
-    for heading in ("Ključni pokazatelji", "Indikatori okvira rezultata", "Povjerenje u lokalne institucije",
-                    "Promjena od početnog mjerenja", "Uključenost mladih", "Kvalitet podataka",
+    # the sections follow the example's catalogue: a section per result, titled in Bosnian
+    for heading in ("Ključni pokazatelji", "Indikatori okvira rezultata",
+                    "Rezultat 1.1: Općine i pružatelji usluga sarađuju u pružanju usluga kojima građani vjeruju",
+                    "Rezultat 1.2: Mladi i zajednice s obje strane entitetske linije grade povjerenje i veze",
+                    "Promjena od početnog mjerenja", "Učešće i uključenost mladih", "Kvalitet podataka",
                     "Kako je izvještaj napravljen"):
         assert f"<h2>{heading}</h2>" in text
     assert "Headline figures" not in text
@@ -78,8 +81,8 @@ def test_profile_in_bosnian_through_the_cli(warehouse, capsys):
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert 'municipality = "mrkonjic_grad"' in injected[0].source and 'lang = "bs"' in injected[0].source
     assert (folder / "tables" / "mrkonjic_grad__indicators.xlsx").is_file()
-    assert (folder / "tables" / "mrkonjic_grad__trust.csv").is_file()
-    assert (folder / "figures" / "mrkonjic_grad__trust_trust_municipality_high.png").is_file()
+    assert (folder / "tables" / "mrkonjic_grad__result_1_1.csv").is_file()
+    assert (folder / "figures" / "mrkonjic_grad__trust_municipality_high.png").is_file()
     maps = json.loads((folder / "figures" / "maps.json").read_text())
     if SHARED_GEO.is_dir():
         assert sorted(maps["maps"]) == ["change", "indicator", "overview", "ties"]
@@ -99,7 +102,7 @@ def test_a_failing_notebook_does_not_stop_the_others(warehouse, tmp_path):
     broken = nbformat.read(notebooks / "municipality_profile.ipynb", as_version=4)
     broken.cells.insert(4, nbformat.v4.new_code_cell('raise RuntimeError("deliberate failure")'))
     nbformat.write(broken, notebooks / "municipality_profile.ipynb")
-    jobs = plan(PERIOD, ["drvar"], "en", {"drvar": "Drvar"}, notebooks=notebooks)
+    jobs = plan(PERIOD, ["drvar"], "en", {"drvar": "Drvar"}, notebooks=notebooks, name="SPSC")
     result = run_batch(warehouse, PERIOD, jobs, workers=2, pdf=False)
 
     by_name = {o.name: o for o in result.outcomes}
@@ -133,7 +136,7 @@ def test_cli_rejects_bad_options(warehouse, capsys):
     assert main(["report", "--period", PERIOD, "--municipality", "Bihać"]) == 1
     err = capsys.readouterr().err
     assert "--municipality and --all exclude each other" in err
-    assert "'Bihać' is not one of the nine project municipalities" in err
+    assert "'Bihać' is not a municipality of the project (spsc.yml: area)" in err
 
 
 def test_explore_notebook_runs(warehouse, tmp_path):

@@ -245,7 +245,8 @@ def test_report_during_a_large_ingest_shows_the_published_numbers(tmp_path, big_
     assert f"spsc ingest survey (PID {ingest.pid})" in report.stdout
 
     folder = settings.reports_dir / PERIOD
-    trust = pd.read_csv(folder / "tables" / "project__trust.csv", encoding="utf-8-sig")
+    # result 1.1 of the example project: trust and perception indicators of the citizen survey
+    trust = pd.read_csv(folder / "tables" / "project__result_1_1.csv", encoding="utf-8-sig")
     assert len(trust) > 10
     for row in trust.itertuples():
         cell = published.loc[(row.indicator_id, row.period, row.dimension, row.dimension_value)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+from conftest import REPO
 
 from pipeline import reference
 from pipeline.errors import AmbiguousName, UnknownName
@@ -66,15 +67,21 @@ def test_transliteration_round_trips_digraphs():
     assert fold("Đorđević") == fold("Djordjevic") == fold("Ђорђевић") == "djordjevic"
 
 
-def test_reference_table_has_the_2013_frame():
+def test_reference_table_has_the_2013_frame_and_the_example_area_resolves_to_it():
+    from pipeline.project import load_project
+    from pipeline.synth.area import PROJECT_MUNICIPALITIES
+
     m = reference.municipalities()
     assert len(m) == 142 and m["muni_id"].is_unique and m["geo_shape_id"].is_unique
+    assert "is_project" not in m  # which municipalities a project covers is the project's
     assert m["entity"].value_counts().to_dict() == {"FBiH": 79, "RS": 62, "BD": 1}
-    project = m[m["is_project"]].set_index("muni_id")["entity"].to_dict()
+    area = load_project(REPO / "examples" / "spsc").area  # written as names with diacritics
+    marked = reference.with_area(area)
+    project = marked[marked["is_project"]].set_index("muni_id")["entity"].to_dict()
     assert project == {"bosansko_grahovo": "FBiH", "bosanski_petrovac": "FBiH", "drvar": "FBiH",
                        "glamoc": "FBiH", "kljuc": "FBiH", "livno": "FBiH", "sanski_most": "FBiH",
                        "mrkonjic_grad": "RS", "ribnik": "RS"}
-    assert set(project) == set(reference.PROJECT_MUNICIPALITIES)
+    assert set(project) == set(PROJECT_MUNICIPALITIES)
     assert m.loc[m["muni_id"] == "mrkonjic_grad", "name_cyr"].item() == "Мркоњић Град"
     assert (m["entity"].eq("FBiH") == m["canton"].ne("")).all()
 
@@ -85,9 +92,11 @@ def test_every_alias_names_a_known_municipality():
 
 
 def test_census_covers_the_nine():
+    from pipeline.synth.area import PROJECT_MUNICIPALITIES
+
     c = reference.census()
     totals = c[(c["sex"] == "total") & (c["age_group"] == "total")].set_index("muni_id")["population"]
-    assert set(totals.index) == set(reference.PROJECT_MUNICIPALITIES)
+    assert set(totals.index) == set(PROJECT_MUNICIPALITIES)
     assert totals["sanski_most"] > totals["livno"] > totals["kljuc"] > totals["bosansko_grahovo"]
 
 
@@ -95,7 +104,9 @@ def test_names_and_entities_agree_with_geoboundaries(shared_dir):
     """Every row of the shared attribute table maps to our reference by shape id, same entity."""
     with open(shared_dir / "geo" / "bih_municipality_entity.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    ours = reference.municipalities().set_index("geo_shape_id")
+    from pipeline.project import load_project
+
+    ours = reference.with_area(load_project(REPO / "examples" / "spsc").area).set_index("geo_shape_id")
     assert len(rows) == len(ours) == 142
     for row in rows:
         mine = ours.loc[row["shapeID"]]

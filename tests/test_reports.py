@@ -34,15 +34,19 @@ Z = narrative.Z95
     ("bs", False, "Povjerenje u općinsku upravu: promjena sa 38% na 47% (±4) nije statistički značajna."),
 ])
 def test_change_sentence_percent(lang, significant, expected):
-    subj = narrative.subject("trust_municipality_high", lang)
+    subj = {"en": "Trust in the municipal administration", "bs": "Povjerenje u općinsku upravu"}[lang]
     assert narrative.change_sentence(subj, "percent", 38.2, 47.1, 4.0 / Z, significant, lang) == expected
 
 
 def test_change_sentence_fall_score_count_and_suppressed():
-    subj = narrative.subject("trust_other_entity_mean", "en")
-    assert narrative.change_sentence(subj, "score_0_10", 5.64, 5.11, 0.2 / Z, True, "en") == (
+    subj = "Mean trust in people from the other entity"
+    assert narrative.change_sentence(subj, "mean 0-10", 5.64, 5.11, 0.2 / Z, True, "en") == (
         "Mean trust in people from the other entity fell from 5.6 to 5.1 on the 0-10 scale (±0.2),"
         " a significant change.")
+    assert narrative.change_sentence("Znanje", "mean 1-5", 2.5, 3.25, 0.1 / Z, True, "bs") == (
+        "Znanje: porast sa 2,5 na 3,2 na skali 1-5 (±0,1), statistički značajna promjena.")
+    assert narrative.change_sentence("Score", "mean", 2.5, 3.0, None, None, "en") == (
+        "Score rose from 2.5 to 3.0.")
     assert narrative.change_sentence("Broj", "count", 1200, 1534, None, None, "bs") == (
         "Broj: porast sa 1.200 na 1.534.")
     assert narrative.change_sentence("Trust", "percent", None, 47.0, 2.0, True, "en") == (
@@ -63,16 +67,18 @@ def test_level_comparison_and_youth_sentences():
                                          "bs") == "Povjerenje u općini Glamoč: 40%, niže od prosjeka projekta (58%)."
     assert narrative.comparison_sentence("Trust", "percent", "Ključ", 60.0, 40.0, 80.0, 58.3, "en") == (
         "Trust in Ključ: 60%, close to the project average of 58%.")
-    assert narrative.youth_sentence(24, None, 15, "2024Q4", "en") == (
-        "24 distinct young people took part in youth activities in 2024Q4 (women: n < 10, men: 15).")
-    assert narrative.youth_sentence(24, 12, 12, "2024Q4", "bs") == (
-        "Broj različitih mladih osoba u aktivnostima za mlade u periodu 2024Q4: 24 (žene: 12, muškarci: 12).")
+    assert narrative.people_sentence("Young people in activities", 24, None, 15, "2024Q4", "en") == (
+        "Young people in activities in 2024Q4: 24 (women: n < 10, men: 15).")
+    assert narrative.people_sentence("Broj mladih", 24, 12, 12, "2024Q4", "bs") == (
+        "Broj mladih u periodu 2024Q4: 24 (žene: 12, muškarci: 12).")
+    assert narrative.people_sentence("Trainees", 7, None, None, "2024Q4", "en", by_sex=False) == (
+        "Trainees in 2024Q4: 7.")
 
 
 @pytest.mark.parametrize(("value", "unit", "lang", "expected"), [
-    (47.25, "percent", "en", "47%"), (5.66, "score_0_10", "bs", "5,7"),
+    (47.25, "percent", "en", "47%"), (5.66, "mean 0-10", "bs", "5,7"),
     (1234567, "count", "en", "1,234,567"), (1234567, "count", "bs", "1.234.567"),
-    (-0.04, "score_0_10", "en", "0.0"), (None, "percent", "en", ""),
+    (-0.04, "mean 0-10", "en", "0.0"), (3.333, "mean", "en", "3.3"), (None, "percent", "en", ""),
 ])
 def test_number_formats(value, unit, lang, expected):
     assert text.value(value, unit, lang) == expected
@@ -80,7 +86,7 @@ def test_number_formats(value, unit, lang, expected):
 
 def test_interval_and_suppressed_text():
     assert text.interval(40.4, 57.5, "percent", "bs") == "40–58%"
-    assert text.interval(None, 5.0, "score_0_10", "en") == ""
+    assert text.interval(None, 5.0, "mean 0-10", "en") == ""
     assert text.suppressed_text("en") == "n < 10"
     assert text.suppressed_text("bs", 5) == "n < 5 (potisnuto)"
     with pytest.raises(SpscError, match="no report language 'de'"):
@@ -173,7 +179,7 @@ def test_report_parameters_are_checked(warehouse):
         _open(warehouse, period="2024-Q4")
     with pytest.raises(SpscError, match="no indicator values for 2031Q1"):
         _open(warehouse, period="2031Q1")
-    with pytest.raises(SpscError, match="'Bihać' is not one of the nine project municipalities"):
+    with pytest.raises(SpscError, match=r"'Bihać' is not a municipality of the project \(spsc.yml: area\)"):
         _open(warehouse, period="2024Q4", municipality="Bihać")
     rep = _open(warehouse, period="2024Q4", municipality="Мркоњић Град", kind="profile")
     assert (rep.muni, rep.slug, rep.title) == (
@@ -183,21 +189,29 @@ def test_report_parameters_are_checked(warehouse):
 
 def test_sections_write_published_numbers(warehouse, capsys):
     rep = _open(warehouse, period="2024Q4")
-    sections.trust(rep)
+    sections.results(rep)
     sections.change(rep)
     sections.data_quality(rep)
     sections.provenance(rep)
     rep.close()
     tables = warehouse.home / "out" / "tables"
-    trust = pd.read_csv(tables / "project__trust.csv", encoding="utf-8-sig")
-    high = trust[trust["indicator_id"] == "trust_municipality_high"].set_index("dimension_value")
+    # one table per result of the catalogue, one chart per indicator over its breakdowns
+    result = pd.read_csv(tables / "project__result_1_1.csv", encoding="utf-8-sig")
+    high = result[(result["indicator_id"] == "trust_municipality_high")
+                  & (result["dimension"] != "urban_rural")].set_index("dimension_value")
     # 98 of 168 respondents trust in 2024Q4 (fixture design); Drvar 14 of 20; Ribnik has 8: hidden
     assert high.loc["total", "estimate"] == pytest.approx(100 * 98 / 168)
     assert high.loc["drvar", "estimate"] == pytest.approx(70.0)
     assert bool(high.loc["ribnik", "suppressed"]) and pd.isna(high.loc["ribnik", "estimate"])
+    # a breakdown by the form's own question, labelled from the codebook
+    rural = result[(result["indicator_id"] == "trust_municipality_high") & (result["dimension"] == "urban_rural")]
+    assert set(rural["group"]) == {"Type of settlement: Urban", "Type of settlement: Rural"}
+    figures = {p.name for p in (warehouse.home / "out" / "figures").iterdir()}
+    assert {"project__trust_municipality_high.png", "project__cross_entity_ties.png"} <= figures
+    assert pd.read_csv(tables / "project__result_1_2.csv", encoding="utf-8-sig")["indicator_id"].nunique() == 8
     quarantine = pd.read_csv(tables / "project__quarantine.csv", encoding="utf-8-sig")
     assert dict(zip(quarantine["rule"], quarantine["cells"], strict=True)) == {
-        "age_range": 2, "birth_year": 1, "duplicate_person": 1, "municipality_name": 1}
+        "municipality": 2, "birth_year": 1, "duplicate_person": 1, "required": 1}
     provenance = pd.read_csv(tables / "project__provenance.csv", encoding="utf-8-sig")
     assert {"citizen_survey_2023Q1.csv", "citizen_survey_2024Q4.csv"} <= set(provenance["file_name"])
     shown = capsys.readouterr().out  # outside a kernel, display() prints the objects

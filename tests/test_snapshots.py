@@ -235,7 +235,7 @@ def test_a_report_of_the_period_shows_its_snapshot_not_the_rebuild(story):
     published = _read(s, published_values, PERIOD)
     pd.testing.assert_frame_equal(_comparable(shown), _comparable(published))
 
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(s.project)
     reported = _read(s, donor_rows, catalogue, s, PERIOD, values=shown).set_index("indicator_id")
     rebuilt = _read(s, donor_rows, catalogue, s, PERIOD).set_index("indicator_id")
     before = story["before"]

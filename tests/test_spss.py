@@ -219,26 +219,54 @@ def test_a_corrected_mapping_replaces_the_batch(warehouse, perception, tmp_path,
 
 
 def test_agency_file_of_the_sample_gives_the_kobo_exports_numbers(tmp_path_factory):
-    """The generator's SPSS delivery of the last wave, loaded with its mapping, gives the same
-    respondents and the same indicator inputs as the Kobo export it was made from."""
+    """The generator's SPSS delivery of the last wave, loaded with its form settings (its
+    variables stored under the Kobo form's question names), gives the same respondents and the
+    same answers as the Kobo export it was made from."""
     from pipeline.config import get_settings
+    from pipeline.indicators.sources import refresh_respondents
+    from pipeline.project.forms import FormSettings
+    from pipeline.project.scaffold import new_project
     from pipeline.synth import generate
+    from pipeline.synth.agency import AGENCY_FORM_ID, agency_settings
     from pipeline.warehouse.setup import init_warehouse
 
     root = tmp_path_factory.mktemp("agency")
+    new_project(root, example="spsc")
     generate(root / "raw", respondents=30)
     truth = json.loads((root / "raw" / "truth.json").read_text(encoding="utf-8"))["citizen_survey"]["agency_file"]
     survey = root / "raw" / "survey"
-    kobo, agency = get_settings(home=root / "kobo"), get_settings(home=root / "agency")
+    kobo = get_settings(project=root, db=root / "kobo" / "spsc.duckdb")
+    agency = get_settings(project=root, db=root / "agency" / "spsc.duckdb")
+    # the example project declares the agency's form, as the generator writes it beside the file
+    declared = kobo.project.form(AGENCY_FORM_ID)
+    assert declared.model_copy(update={"path": None}) == FormSettings.model_validate(agency_settings())
     for s in (kobo, agency):
         init_warehouse(s)
     ingest_survey(kobo, [survey / f"citizen_survey_{truth['wave']}.xlsx"], form=survey / "citizen_survey_form.xlsx")
     r = ingest_survey(agency, [root / "raw" / truth["file"]], mapping=root / "raw" / truth["mapping"])[-1]
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (truth["cases"], truth["cases"], 0)
-    inputs = ("select r.muni_id, r.sex, r.age, round(r.weight, 4), r.psu, c.trust_municipality, c.trust_csw, "
-              "c.trust_other_entity, c.views_considered, c.dialogue_participation, c.contact_friend, c.contact_in_law, c.education "
-              "from respondents r join citizen_responses c using (respondent_key, wave) order by all")
-    assert _rows(kobo, inputs) == _rows(agency, inputs)
+    for s in (kobo, agency):
+        refresh_respondents(s)
+    people = "select muni_id, sex, round(weight, 4), stratum, psu, fpc from respondents order by all"
+    assert len(_rows(kobo, people)) == truth["cases"]
+    assert _rows(kobo, people) == _rows(agency, people)
+    # ages agree, but for those the Kobo form's constraint (18 or more) loaded as missing: the
+    # SPSS dictionary carries no constraint, so the agency's file keeps them as numbers
+    ages = "select age from respondents order by all"
+    kobo_ages, agency_ages = [a for (a,) in _rows(kobo, ages)], [a for (a,) in _rows(agency, ages)]
+    too_young = [a for a in agency_ages if a is not None and a < 18]
+    assert sorted(a for a in agency_ages if a is None or a >= 18) == sorted(a for a in kobo_ages if a is not None)
+    assert len(too_young) == kobo_ages.count(None)
+    numbers = ("select question, try_cast(value as double) from survey_responses_long where question in "
+               "('trust/trust_municipality', 'trust/trust_csw', 'cohesion/trust_other_entity', "
+               "'governance/views_considered', 'cohesion/contact_willing') and wave = ? "
+               "and value is not null order by all")  # the Kobo export's refusals answered nothing
+    numbers_kobo = _rows(kobo, numbers.replace("try_cast(value as double)", "value"), [truth["wave"]])
+    got = _rows(agency, numbers.replace("try_cast(value as double)", "value"), [truth["wave"]])
+    as_num = [(q, v if q == "cohesion/contact_willing" or v is None else float(v)) for q, v in numbers_kobo]
+    assert sorted(as_num, key=str) == sorted(
+        [(q, v if q == "cohesion/contact_willing" or v is None else float(v)) for q, v in got], key=str)
+    assert len(got) == 5 * truth["cases"]
     codes = dict(_rows(agency, "select missing_code, count(*) from survey_responses_long where question = 'Q7' "
                                "and missing_code is not null group by 1"))
     assert codes == {"98": truth["refused"], "99": truth["dont_know"]}

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import SpscError
-from pipeline.reference import PROJECT_MUNICIPALITIES, entity_of
+from pipeline.reference import entity_of
 from pipeline.reference.names import normaliser
 from pipeline.synth import generate
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
 from pipeline.synth.citizen import MISSPELT, spell_municipalities
 from pipeline.synth.names import name_key
 from pipeline.synth.xlsforms import TRUST_ITEMS, citizen_form, youth_form

@@ -9,8 +9,8 @@ What is checked:
   events, survey submissions and repeat instances, codebook rows, quarantined rows and
   cells);
 - no orphans: every staged or quarantined row belongs to a batch that was loaded;
-- keys between marts: attendances -> participants and events, citizen_responses ->
-  respondents, batch ids of marts, indicator cells and snapshots -> load_batches;
+- keys between marts: attendances -> participants and events, respondents -> current survey
+  submissions, batch ids of marts, indicator cells and snapshots -> load_batches;
 - the grain of the marts (one row per key) and attendance marts built from the batches
   loaded now.
 
@@ -122,10 +122,11 @@ _QUERIES: list[tuple[tuple[str, ...], str, str]] = [
     (("attendances", "events"),
      "select distinct event_id from attendances anti join events using (event_id)",
      "attendances: {n} event ids not in events: {sample}"),
-    (("citizen_responses", "respondents"),
-     "select respondent_key, wave from citizen_responses c where not exists (select 1 from"
-     " respondents r where r.respondent_key = c.respondent_key and r.wave = c.wave)",
-     "citizen_responses: {n} responses without their respondent: {sample}"),
+    (("respondents", "stg_survey__submissions"),
+     "select respondent_key, wave, form_id from respondents r where not exists (select 1 from"
+     " stg_survey__submissions s where s.is_current and s.respondent_key = r.respondent_key"
+     " and s.wave = r.wave and s.form_id = r.form_id)",
+     "respondents: {n} without a current submission (run 'spsc build'): {sample}"),
     (("indicator_values", "load_batches"),
      "select distinct b from (select unnest(batch_ids) as b from indicator_values)"
      " where b not in (select batch_id from load_batches)",
@@ -164,8 +165,6 @@ _OWNED_ROWS: list[tuple[str, str, str]] = [
     ("stg_codebook__choices", "batch_id", LOADED),
     ("person_registry", "first_batch_id", LOADED),
     ("respondents", "batch_id", "('loaded')"),
-    ("citizen_responses", "batch_id", "('loaded')"),
-    ("youth_responses", "batch_id", "('loaded')"),
     ("events", "batch_id", "('loaded')"),
     ("attendances", "batch_id", "('loaded')"),
 ]

@@ -77,7 +77,7 @@ def current_values(con: duckdb.DuckDBPyConnection, period: str,
     latest = attendance_quarters.max() if not attendance_quarters.empty else None
     if latest is not None and period < latest:
         settings = settings or get_settings()
-        catalogue = load_catalogue()
+        catalogue = load_catalogue(settings.require_project())
         counts = {i.id for i in catalogue.indicators if i.unit == "count"}
         past = attendance_values(con, catalogue, settings, through=period)
         keep = keep[keep["period"].ne(CUMULATIVE)]

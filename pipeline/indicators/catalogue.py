@@ -1,84 +1,94 @@
-"""The indicator catalogue: ``catalogue.yml`` loaded and validated into typed entries.
+"""The indicator catalogue: a project's ``indicators.yml`` loaded and validated into typed
+entries, with the targets of its results framework.
 
-One entry per indicator (id, result, labels and definitions in English and Bosnian, source,
-estimator, condition or variables, unit, disaggregations, baseline, milestones, target,
-frequency, means of verification). Every problem is reported in one error that names the
-entry and the field, e.g. ``catalogue.yml: indicator 'trust_municipality_high': field 'unit':
-...``.
+One entry per indicator: ``id``, ``label`` (a string, or ``en`` and ``bs``), ``source`` (a
+form id, or ``attendance``), ``estimator``, its ``condition`` or ``variables``, and ``unit`` are
+all a minimal entry needs; ``result``, ``level``, ``definition``, ``disaggregations``,
+``subject``, ``headline``, ``means_of_verification`` and the targets (``baseline``,
+``milestones``, ``target``, ``direction``, or better the results framework spreadsheet) are
+optional. Every problem is reported in one error that names the file, the entry and the
+field, e.g. ``indicators.yml: indicator 'trust_high': field 'unit': ...``. Whether the
+questions an indicator names exist in its form, with a fitting type, is checked against the
+warehouse's codebook when the indicators are built (:mod:`pipeline.indicators.sources`).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import SpscError
+from pipeline.project.config import Text
 
-CATALOGUE_FILE = "catalogue.yml"
+CATALOGUE_FILE = "indicators.yml"
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
+ATTENDANCE = "attendance"
 
+# the dimensions every source may have (a survey form adds its own select_one questions)
 DIMENSIONS = ("total", "sex", "age_group", "municipality", "entity")
-
-# Columns an indicator may name, by source: a typo fails on load, not in the middle of a build.
-CITIZEN_VARIABLES = {
-    "trust_municipality": "numeric", "trust_csw": "numeric", "trust_employment": "numeric",
-    "trust_health": "numeric", "trust_mental_health": "numeric", "trust_schools": "numeric",
-    "views_considered": "numeric", "satisfaction_social": "numeric",
-    "dialogue_participation": "boolean", "trust_other_entity": "numeric",
-    "contact_neighbour": "boolean", "contact_colleague": "boolean", "contact_friend": "boolean",
-    "contact_in_law": "boolean",
-}
-# The youth questionnaire is linked pre to post per participant: each item exists as
-# <item>_pre, <item>_post and <item>_change (post minus pre).
-YOUTH_ITEMS = ("att_1", "att_2", "att_3", "att_4", "eff_1", "eff_2", "eff_3", "attitude_score")
-YOUTH_VARIABLES = {f"{item}_{suffix}": "numeric" for item in YOUTH_ITEMS
-                   for suffix in ("pre", "post", "change")}
 EVENT_FILTER_COLUMNS = {"event_type": str, "is_youth_event": bool, "is_inter_entity": bool}
 PERSON_FILTER_COLUMNS = {"is_youth": bool, "role": str, "sex": str}
 PEOPLE_NUMERATOR_COLUMNS = {"sex": str}
 EVENT_NUMERATOR_COLUMNS = {"event_type": str, "is_inter_entity": bool}
-
 ALLOWED_DIMENSIONS = {
-    "survey": set(DIMENSIONS),
     "people": set(DIMENSIONS),
     "events": {"total", "municipality", "entity"},  # events have a host, not a sex or an age
     "ties": {"total", "municipality"},  # every tie joins both entities: by entity = the total
 }
-
-
-class Text(BaseModel):
-    """A text in English and Bosnian."""
-
-    model_config = ConfigDict(extra="forbid")
-    en: str = Field(min_length=1)
-    bs: str = Field(min_length=1)
+UNITS = ("percent", "count", "mean")
 
 
 class Condition(BaseModel):
     """When a respondent counts in a proportion's numerator.
 
-    Either one ``variable`` with a test (``min``/``max`` inclusive, ``greater_than``,
-    ``equals``), or ``any_true``: a list of boolean variables of which at least one is true.
-    Respondents with a missing answer are left out of the denominator.
+    One ``variable`` (a question of the source form) with one test: ``min``/``max``
+    (inclusive), ``greater_than``, ``equals``, ``in: [...]``, or ``has`` (a choice of a
+    select_multiple, or a list of choices: any of them); or ``any_true``, a list of yes/no
+    questions of which at least one is yes. Respondents who did not answer are left out of
+    the denominator.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     variable: str | None = None
     min: float | None = None
     max: float | None = None
     greater_than: float | None = None
-    equals: bool | float | None = None
+    equals: bool | float | str | None = None
+    in_: list[str | float] | None = Field(default=None, alias="in")
+    has: list[str] | None = None
     any_true: list[str] | None = None
 
+    @field_validator("has", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else value
+
+    @field_validator("has", "in_", mode="after")
+    @classmethod
+    def _texts(cls, value: list | None) -> list | None:
+        if value is None:
+            return None
+        out = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in value]
+        if not out:
+            raise ValueError("needs one or more values")
+        return out
+
     def variables(self) -> list[str]:
-        """The variables the condition reads."""
+        """The questions the condition reads."""
         return list(self.any_true) if self.any_true else [self.variable]
+
+    @property
+    def test(self) -> str | None:
+        """Which test the condition makes (``range``, ``greater_than``, ``equals``, ``in``, ``has``)."""
+        tests = [name for name, on in (("range", self.min is not None or self.max is not None),
+                                       ("greater_than", self.greater_than is not None),
+                                       ("equals", self.equals is not None), ("in", self.in_ is not None),
+                                       ("has", self.has is not None)) if on]
+        return tests[0] if len(tests) == 1 else None
 
 
 class Target(BaseModel):
@@ -89,16 +99,25 @@ class Target(BaseModel):
     value: float
 
 
+class Result(BaseModel):
+    """A result of the results framework (an outcome or output the indicators serve)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1)
+    label: Text
+
+
 class Indicator(BaseModel):
-    """One catalogue entry. See ``catalogue.yml`` for the meaning of each field."""
+    """One catalogue entry. See the module docstring and docs/project.md for the fields."""
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    result: Literal["1.1", "1.2"]
-    level: Literal["outcome", "output"]
+    result: str = ""
+    level: Literal["outcome", "output"] | None = None
     label: Text
-    definition: Text
-    source: Literal["citizen_survey", "youth_survey", "attendance"]
+    subject: Text | None = None  # a short noun phrase for sentences ("Trust in the municipality")
+    definition: Text | None = None
+    source: str = Field(min_length=1)
     estimator: Literal["proportion", "mean", "count", "unique_count", "ratio"]
     condition: Condition | None = None
     variables: list[str] | None = None
@@ -108,30 +127,46 @@ class Indicator(BaseModel):
     person_filter: dict[str, Any] = Field(default_factory=dict)
     numerator_filter: dict[str, Any] = Field(default_factory=dict)
     sustained: bool = False
-    unit: Literal["percent", "score_0_10", "count"]
-    disaggregations: list[Literal["total", "sex", "age_group", "municipality", "entity"]]
-    baseline: float | Literal["computed"]
+    unit: Literal["percent", "count", "mean"]
+    scale: tuple[float, float] | None = None  # a mean's answer scale: its CI is kept within it
+    disaggregations: list[str] = Field(default_factory=lambda: ["total"])
+    baseline: float | Literal["computed"] | None = None
     milestones: dict[str, float] = Field(default_factory=dict)
-    target: Target
+    target: Target | None = None
     direction: Literal["increase", "decrease"] = "increase"
     illustrative: bool = False
-    frequency: Literal["survey_wave", "quarterly"]
+    frequency: Literal["survey_wave", "quarterly"] | None = None
     progress: Literal["period", "cumulative"] | None = None
-    means_of_verification: Text
+    means_of_verification: Text | None = None
+    headline: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_unit(cls, data: Any) -> Any:
+        # the old unit score_0_10 is a mean on the 0-10 scale
+        if isinstance(data, dict) and data.get("unit") == "score_0_10":
+            data = {**data, "unit": "mean"}
+            data.setdefault("scale", [0, 10])
+        return data
 
     @field_validator("disaggregations")
     @classmethod
     def _total_first(cls, value: list[str]) -> list[str]:
-        if not value or value[0] != "total":
-            raise ValueError("must start with 'total'")
         if len(set(value)) != len(value):
             raise ValueError("lists a dimension twice")
+        return ["total", *[v for v in value if v != "total"]]
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] >= value[1]:
+            raise ValueError("must be [lowest, highest], e.g. [0, 10]")
         return value
 
     @property
     def is_survey(self) -> bool:
-        """Estimated from a sample survey (has a standard error)."""
-        return self.source != "attendance"
+        """Estimated from a survey form (has a standard error)."""
+        return self.source != ATTENDANCE
 
     @property
     def population(self) -> str:
@@ -145,20 +180,37 @@ class Indicator(BaseModel):
             return self.progress
         return "period" if self.is_survey else "cumulative"
 
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """The range a value cannot leave: 0-100 for percent, the scale of a mean."""
+        return (0.0, 100.0) if self.unit == "percent" else self.scale
+
+    @property
+    def display_unit(self) -> str:
+        """The unit as reports and maps read it: ``percent``, ``count``, ``mean`` or ``mean 0-10``."""
+        if self.unit == "mean" and self.scale is not None:
+            return f"mean {self.scale[0]:g}-{self.scale[1]:g}"
+        return self.unit
+
     def survey_variables(self) -> list[str]:
-        """The survey columns this indicator reads."""
+        """The survey questions this indicator reads."""
         if self.condition is not None:
             return self.condition.variables()
         return list(self.variables or [])
 
+    def subject_in(self, lang: str) -> str:
+        """The noun phrase that opens a sentence about the indicator (its label if none)."""
+        return (self.subject or self.label).get(lang)
+
 
 class Catalogue(BaseModel):
-    """The whole catalogue: survey waves, attendance quarters and the indicators."""
+    """A project's indicators with the periods of its ``spsc.yml`` and its results."""
 
     model_config = ConfigDict(extra="forbid")
-    waves: dict[Literal["baseline", "midline", "endline"], str]
-    quarters: list[str]
-    indicators: list[Indicator]
+    waves: dict[str, str] = Field(default_factory=dict)
+    quarters: list[str] = Field(default_factory=list)
+    results: list[Result] = Field(default_factory=list)
+    indicators: list[Indicator] = Field(default_factory=list)
 
     def get(self, indicator_id: str) -> Indicator:
         """The entry with this id (SpscError when unknown)."""
@@ -166,12 +218,33 @@ class Catalogue(BaseModel):
             if ind.id == indicator_id:
                 return ind
         raise SpscError(f"no indicator '{indicator_id}'", CATALOGUE_FILE,
-                        "see pipeline/indicators/catalogue.yml for the ids")
+                        "see the project's indicators.yml for the ids")
+
+    def has(self, indicator_id: str) -> bool:
+        return any(ind.id == indicator_id for ind in self.indicators)
 
     @property
-    def baseline_wave(self) -> str:
+    def baseline_wave(self) -> str | None:
         """The survey wave the computed baselines come from."""
-        return self.waves["baseline"]
+        return self.waves.get("baseline")
+
+    def result_label(self, result_id: str, lang: str) -> str:
+        """A result's label (its id when the catalogue gives none)."""
+        for r in self.results:
+            if r.id == result_id:
+                return r.label.get(lang)
+        return result_id
+
+    def result_ids(self) -> list[str]:
+        """Results in catalogue order: the declared ones, then any other an indicator names."""
+        out = [r.id for r in self.results]
+        out += [i.result for i in self.indicators if i.result not in out]
+        return out
+
+    @property
+    def sources(self) -> list[str]:
+        """The survey forms the indicators are estimated from, in catalogue order."""
+        return list(dict.fromkeys(i.source for i in self.indicators if i.is_survey))
 
 
 class CatalogueError(SpscError):
@@ -179,7 +252,7 @@ class CatalogueError(SpscError):
 
 
 def _where(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc)
+    return ".".join(str(part) for part in loc if part != "in_") or "(entry)"
 
 
 def _check_filters(ind: Indicator, field: str, allowed: dict[str, type]) -> list[tuple[str, str]]:
@@ -192,12 +265,12 @@ def _check_filters(ind: Indicator, field: str, allowed: dict[str, type]) -> list
     return problems
 
 
-def _check_indicator(ind: Indicator, periods: dict[str, set[str]]) -> list[tuple[str, str]]:
+def check_indicator(ind: Indicator, periods: set[str]) -> list[tuple[str, str]]:
     """Cross-field rules pydantic cannot express field by field: (field, message) pairs."""
     problems: list[tuple[str, str]] = []
     survey = ind.is_survey
     if survey and ind.estimator not in ("proportion", "mean"):
-        problems.append(("estimator", f"a {ind.source} indicator is a proportion or a mean"))
+        problems.append(("estimator", "a survey indicator is a proportion or a mean"))
     if not survey and ind.estimator not in ("count", "unique_count", "ratio"):
         problems.append(("estimator", "an attendance indicator is a count, unique_count or ratio"))
     if ind.estimator == "proportion" and ind.condition is None:
@@ -205,29 +278,19 @@ def _check_indicator(ind: Indicator, periods: dict[str, set[str]]) -> list[tuple
     if ind.estimator != "proportion" and ind.condition is not None:
         problems.append(("condition", f"only a proportion has a condition, not a {ind.estimator}"))
     if ind.estimator == "mean" and not ind.variables:
-        problems.append(("variables", "a mean needs one or more variables"))
+        problems.append(("variables", "a mean needs one or more questions"))
     if ind.estimator != "mean" and ind.variables:
         problems.append(("variables", "only a mean lists variables (a proportion uses condition)"))
     if ind.min_items is not None and (ind.estimator != "mean" or ind.min_items > len(ind.variables or [])):
         problems.append(("min_items", "must be a number of the mean's variables"))
     if ind.condition is not None:
         c = ind.condition
-        tests = [c.min is not None or c.max is not None, c.greater_than is not None, c.equals is not None]
-        if c.any_true and (c.variable or any(tests)):
-            problems.append(("condition", "any_true stands alone (no variable, min, max, equals)"))
-        elif not c.any_true and (not c.variable or sum(tests) != 1):
-            problems.append(("condition", "needs a variable and exactly one test: min/max, greater_than or equals"))
-    known = YOUTH_VARIABLES if ind.source == "youth_survey" else CITIZEN_VARIABLES
-    if survey:
-        for name in ind.survey_variables():
-            if name and name not in known:
-                field = "condition" if ind.condition is not None else "variables"
-                problems.append((field, f"unknown {ind.source} variable '{name}'"))
-        if ind.condition is not None and ind.condition.any_true:
-            for name in ind.condition.any_true:
-                if known.get(name) not in (None, "boolean"):
-                    problems.append(("condition", f"any_true needs boolean variables, '{name}' is not"))
-    else:
+        if c.any_true and (c.variable or c.test):
+            problems.append(("condition", "any_true stands alone (no variable or test)"))
+        elif not c.any_true and (not c.variable or c.test is None):
+            problems.append(("condition", "needs a variable and exactly one test: min/max, greater_than, "
+                                          "equals, in or has"))
+    if not survey:
         if ind.of is None:
             problems.append(("of", "an attendance indicator counts events, people or ties"))
         if ind.estimator == "unique_count" and ind.of != "people":
@@ -246,60 +309,78 @@ def _check_indicator(ind: Indicator, periods: dict[str, set[str]]) -> list[tuple
         problems += _check_filters(ind, "person_filter", PERSON_FILTER_COLUMNS)
         allowed = PEOPLE_NUMERATOR_COLUMNS if ind.of == "people" else EVENT_NUMERATOR_COLUMNS
         problems += _check_filters(ind, "numerator_filter", allowed)
+        if ind.of in ALLOWED_DIMENSIONS:
+            extra = [d for d in ind.disaggregations if d not in ALLOWED_DIMENSIONS[ind.of]]
+            if extra:
+                problems.append(("disaggregations", f"{', '.join(extra)} not available for {ind.of}"))
     if survey and (ind.of or ind.event_filter or ind.person_filter or ind.sustained):
         problems.append(("of", "a survey indicator has no of/event_filter/person_filter/sustained"))
     expected_unit = {"proportion": "percent", "ratio": "percent", "count": "count",
-                     "unique_count": "count", "mean": "score_0_10"}[ind.estimator]
+                     "unique_count": "count", "mean": "mean"}[ind.estimator]
     if ind.unit != expected_unit:
         problems.append(("unit", f"a {ind.estimator} is in '{expected_unit}', not '{ind.unit}'"))
-    population = ind.population
-    if population in ALLOWED_DIMENSIONS:
-        extra = [d for d in ind.disaggregations if d not in ALLOWED_DIMENSIONS[population]]
-        if extra:
-            problems.append(("disaggregations", f"{', '.join(extra)} not available for {population}"))
-    if ind.baseline != "computed":
-        up = ind.target.value >= ind.baseline
-        if up != (ind.direction == "increase"):
-            problems.append(("target.value", f"does not {ind.direction} from the baseline {ind.baseline:g}"))
-    if ind.baseline == "computed" and not survey:
+    if ind.scale is not None and ind.unit != "mean":
+        problems.append(("scale", "only a mean has a scale"))
+    problems += check_targets(ind, periods)
+    return problems
+
+
+def check_targets(ind: Indicator, periods: set[str]) -> list[tuple[str, str]]:
+    """Baseline, milestones, target and direction agree with each other and the periods."""
+    problems: list[tuple[str, str]] = []
+    if ind.baseline == "computed" and not ind.is_survey:
         problems.append(("baseline", "only survey indicators can compute their baseline"))
-    valid = periods["survey" if survey else "attendance"]
-    if ind.target.period not in valid:
-        problems.append(("target.period", f"'{ind.target.period}' is not one of {', '.join(sorted(valid))}"))
+    if ind.target is not None:
+        if isinstance(ind.baseline, float | int) and not isinstance(ind.baseline, bool):
+            up = ind.target.value >= ind.baseline
+            if ind.target.value != ind.baseline and up != (ind.direction == "increase"):
+                problems.append(("target.value", f"does not {ind.direction} from the baseline {ind.baseline:g}"))
+        if ind.target.period not in periods:
+            problems.append(("target.period", f"'{ind.target.period}' is not a period of the project "
+                                              "(spsc.yml quarters and waves)"))
     for period in ind.milestones:
-        if period not in valid:
-            problems.append((f"milestones.{period}", f"not one of {', '.join(sorted(valid))}"))
-        elif period >= ind.target.period:
+        if period not in periods:
+            problems.append((f"milestones.{period}", "not a period of the project (spsc.yml quarters and waves)"))
+        elif ind.target is not None and period >= ind.target.period:
             problems.append((f"milestones.{period}", "a milestone comes before the target period"))
-    if ind.progress == "cumulative" and survey:
+    if ind.milestones and ind.target is None:
+        problems.append(("milestones", "milestones need an end-of-project target"))
+    if ind.progress == "cumulative" and ind.is_survey:
         problems.append(("progress", "survey indicators are assessed per wave"))
     return problems
 
 
-def parse_catalogue(text: str, name: str = CATALOGUE_FILE) -> Catalogue:
-    """Validate catalogue YAML text; raises :class:`CatalogueError` listing every problem.
+def parse_catalogue(text: str, name: str = CATALOGUE_FILE, *, waves: dict[str, str] | None = None,
+                    quarters: list[str] | None = None) -> Catalogue:
+    """Validate ``indicators.yml`` text; raises :class:`CatalogueError` listing every problem.
 
-    Each problem reads ``<name>: indicator '<id>': field '<field>': <message>``.
+    Each problem reads ``<name>: indicator '<id>': field '<field>': <message>``. ``waves`` and
+    ``quarters`` are the project's (``spsc.yml``); a catalogue may also state its own.
     """
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CatalogueError(f"not valid YAML ({str(exc).splitlines()[0]})", name) from exc
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
-        raise CatalogueError("must be a mapping with waves, quarters and indicators", name)
-    problems: list[str] = []
-    entries = raw.get("indicators")
-    if not isinstance(entries, list) or not entries:
-        raise CatalogueError("field 'indicators': must be a non-empty list", name)
+        raise CatalogueError("must be a mapping with 'indicators' (and optionally 'results')", name)
+    entries = raw.get("indicators") or []
+    if not isinstance(entries, list):
+        raise CatalogueError("field 'indicators': must be a list of indicators", name)
+    head_raw = {k: v for k, v in raw.items() if k != "indicators"}
+    head_raw.setdefault("waves", dict(waves or {}))
+    head_raw.setdefault("quarters", list(quarters or []))
     try:
-        head = Catalogue.model_validate({**raw, "indicators": []})
+        head = Catalogue.model_validate({**head_raw, "indicators": []})
     except ValidationError as exc:
         msgs = [f"field '{_where(e['loc'])}': {e['msg']}" for e in exc.errors()]
         raise CatalogueError("; ".join(msgs), name) from exc
+    problems: list[str] = []
     for period in [*head.waves.values(), *head.quarters]:
         if not QUARTER.match(period):
             problems.append(f"field 'waves/quarters': '{period}' is not a quarter like 2024Q4")
-    periods = {"survey": set(head.waves.values()), "attendance": set(head.quarters)}
+    periods = set(head.waves.values()) | set(head.quarters)
     indicators: list[Indicator] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
@@ -311,28 +392,36 @@ def parse_catalogue(text: str, name: str = CATALOGUE_FILE) -> Catalogue:
         try:
             ind = Indicator.model_validate(entry)
         except ValidationError as exc:
-            problems += [f"{label}: field '{_where(e['loc'])}': {e['msg']}" for e in exc.errors()]
+            problems += [f"{label}: field '{_where(e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
+                         for e in exc.errors()]
             continue
-        problems += [f"{label}: field '{f}': {m}" for f, m in _check_indicator(ind, periods)]
+        problems += [f"{label}: field '{f}': {m}" for f, m in check_indicator(ind, periods)]
         indicators.append(ind)
     if problems:
         raise CatalogueError("; ".join(problems), name)
     return head.model_copy(update={"indicators": indicators})
 
 
-def load_catalogue(path: Path | str | None = None) -> Catalogue:
-    """The catalogue at ``path``, or the packaged ``catalogue.yml`` (cached)."""
-    if path is None:
-        return _packaged()
-    path = Path(path)
+def load_catalogue(project=None, *, path: Path | str | None = None) -> Catalogue:
+    """The catalogue of ``project`` (default: the project of this invocation), its targets
+    merged from the results framework spreadsheet when the project has one.
+
+    ``path`` reads another catalogue file with the project's periods (tests, checks).
+    """
+    if project is None:
+        from pipeline.config import get_settings
+
+        project = get_settings().require_project()
+    config = project.config
+    file = Path(path) if path is not None else project.indicators_path
     try:
-        text = path.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise CatalogueError(f"cannot read the catalogue ({exc.strerror})", str(path)) from exc
-    return parse_catalogue(text, path.name)
+        raise CatalogueError(f"cannot read the indicator catalogue ({exc.strerror})", str(file),
+                             "every project has one (spsc new writes it)") from exc
+    catalogue = parse_catalogue(text, file.name, waves=config.waves, quarters=config.quarters)
+    if path is None and project.results_framework_path.exists():
+        from pipeline.project.results import apply_results_framework
 
-
-@lru_cache(maxsize=1)
-def _packaged() -> Catalogue:
-    text = resources.files(__package__).joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
-    return parse_catalogue(text)
+        catalogue = apply_results_framework(catalogue, project.results_framework_path)
+    return catalogue

@@ -24,7 +24,10 @@ def build_command(
 
     s = settings()
     summary = build(s, wait=wait)
+    for note in summary.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
     console.print(
+        f"respondents: {summary.respondents}; "
         f"indicator_values: {summary.values} cells of {summary.indicators} indicators"
         f" ({summary.suppressed} suppressed, fewer than {s.min_cell} people or complementary),"
         f" periods {', '.join(summary.periods) or 'none'}; indicator_changes: {summary.changes} rows",
@@ -50,7 +53,7 @@ def indicators_command(
     s = settings()
     con = open_published(s.db)
     try:
-        table = donor_table.donor_rows(con, load_catalogue(), s, period)
+        table = donor_table.donor_rows(con, load_catalogue(s.require_project()), s, period)
     finally:
         con.close()
     if fmt == "table":

@@ -6,8 +6,8 @@ period it was measured in, status, and an empty "reasons for variance" column fo
 
 Which value is "current progress" for ``--period P``:
 
-- survey indicators: the total of the latest survey wave up to P (the baseline wave 2023Q1,
-  midline 2024Q1 or endline 2024Q4);
+- survey indicators: the total of the latest survey wave up to P (e.g. the baseline, midline or
+  endline wave of the project's ``waves``);
 - attendance indicators: the cumulative value through P (counts and shares since the start of
   the project). When P is the latest loaded quarter this is the built ``cumulative`` period;
   for an earlier P the engine recomputes through P (cross-entity ties are only known
@@ -28,7 +28,8 @@ CI):
 - **off track**: even ``best`` shows less than half the progress expected by this period;
 - **at risk**: anything in between;
 - **no data**: nothing measured yet, or the cell is suppressed (fewer than min_cell people);
-- **baseline**: the measurement is the baseline itself (computed baselines), not assessed.
+- **baseline**: the measurement is the baseline itself (computed baselines), not assessed;
+- **no target**: the results framework gives the indicator no target (it is reported, not assessed).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from pipeline.config import Settings
 from pipeline.errors import SpscError
 from pipeline.exports import neutralise, neutralise_frame
 from pipeline.indicators.catalogue import QUARTER, Catalogue, Indicator
-from pipeline.indicators.engine import CUMULATIVE, attendance_values
+from pipeline.indicators.engine import CUMULATIVE, attendance_values, baseline_period
 from pipeline.indicators.suppression import suppress
 from pipeline.warehouse import first_row
 
@@ -55,13 +56,22 @@ STATUS = {
     "off_track": {"en": "off track", "bs": "zaostaje"},
     "no_data": {"en": "no data", "bs": "nema podataka"},
     "baseline": {"en": "baseline (not assessed)", "bs": "početna vrijednost (ne ocjenjuje se)"},
+    "no_target": {"en": "no target", "bs": "bez cilja"},
 }
 UNITS = {
     "percent": {"en": "%", "bs": "%"},
-    "score_0_10": {"en": "mean score 0-10", "bs": "prosječna ocjena 0-10"},
+    "mean": {"en": "mean", "bs": "prosjek"},
     "count": {"en": "number", "bs": "broj"},
 }
-DECIMALS = {"percent": 1, "score_0_10": 2, "count": 0}
+DECIMALS = {"percent": 1, "mean": 2, "count": 0}
+
+
+def unit_text(unit: str, scale, lang: str) -> str:
+    """How a unit is written: ``%``, ``mean 0-10``, ``number``."""
+    text = UNITS[unit][lang]
+    if unit == "mean" and scale:
+        text += f" {scale[0]:g}-{scale[1]:g}"
+    return text
 # column key -> header in each language
 HEADERS = {
     "result": {"en": "Result", "bs": "Rezultat"},
@@ -92,8 +102,8 @@ NOTES = {
         " At risk: in between. No data: not measured yet, or suppressed.",
         "Current progress: survey indicators show the latest survey wave up to the period; attendance indicators show"
         " the cumulative value since the start of the project through the period.",
-        "Units: percentages are on 0-100 (confidence intervals in percentage points); scores are means on the 0-10"
-        " scale; counts are numbers of events, people or ties.",
+        "Units: percentages are on 0-100 (confidence intervals in percentage points); means are on the answers'"
+        " own scale; counts are numbers of events, people or ties.",
         "Small cells: a value built from fewer than {min_cell} people is suppressed (shown empty, 'suppressed');"
         " counts that would let a suppressed cell be recovered by subtraction are suppressed too.",
         "Targets marked 'illustrative' are demonstration values, not agreed project targets.",
@@ -106,7 +116,7 @@ NOTES = {
         " polovine napretka očekivanog do ovog perioda. U riziku: između. Nema podataka: još nije mjereno ili je potisnuto.",
         "Trenutni napredak: za istraživanja posljednji talas do perioda; za prisustvo kumulativna vrijednost od"
         " početka projekta do perioda.",
-        "Jedinice: procenti na skali 0-100 (intervali u procentnim poenima); ocjene su prosjeci na skali 0-10;"
+        "Jedinice: procenti na skali 0-100 (intervali u procentnim poenima); prosjeci su na skali samih odgovora;"
         " brojevi su događaji, osobe ili veze.",
         "Male ćelije: vrijednost zasnovana na manje od {min_cell} osoba se ne objavljuje ('potisnuto'); potiskuju se"
         " i brojevi iz kojih bi se potisnuta vrijednost mogla izračunati oduzimanjem.",
@@ -127,15 +137,19 @@ def quarter_index(period: str) -> int:
     return int(period[:4]) * 4 + int(period[-1]) - 1
 
 
-def _start_index(ind: Indicator, catalogue: Catalogue) -> int:
-    if ind.is_survey:
-        return quarter_index(catalogue.baseline_wave)
+def _start_index(ind: Indicator, catalogue: Catalogue, first_wave: str | None = None) -> int:
+    if ind.is_survey and (catalogue.baseline_wave or first_wave):
+        return quarter_index(catalogue.baseline_wave or first_wave)
     return quarter_index(catalogue.quarters[0]) - 1  # attendance starts from nothing
 
 
-def expected_value(ind: Indicator, catalogue: Catalogue, baseline: float, period: str) -> tuple[float, bool]:
-    """The value expected at ``period`` and whether it was interpolated (no milestone set)."""
-    points = {_start_index(ind, catalogue): baseline}
+def expected_value(ind: Indicator, catalogue: Catalogue, baseline: float, period: str,
+                   first_wave: str | None = None) -> tuple[float | None, bool]:
+    """The value expected at ``period`` and whether it was interpolated (no milestone set);
+    ``None`` without a target."""
+    if ind.target is None:
+        return None, False
+    points = {_start_index(ind, catalogue, first_wave): baseline}
     points.update({quarter_index(p): v for p, v in ind.milestones.items()})
     points[quarter_index(ind.target.period)] = ind.target.value
     at = quarter_index(period)
@@ -248,19 +262,22 @@ def donor_rows(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: S
             cell = _cell(own[own["period"] == CUMULATIVE])
             if cell.period is not None:
                 cell.period = f"{catalogue.quarters[0]}-{latest_attendance}"
+        first_wave = baseline_period(catalogue, own["period"]) if ind.is_survey else None
         if ind.baseline == "computed":
-            base = own[own["period"] == catalogue.baseline_wave]
+            base = own[own["period"] == first_wave]
             baseline = _num(base["estimate"].iloc[0]) if not base.empty else None
         else:
-            baseline = float(ind.baseline)
+            baseline = None if ind.baseline is None else float(ind.baseline)
         measured = cell.period if ind.is_survey else period
         expected, interpolated = (None, False)
         if baseline is not None and measured is not None:
-            expected, interpolated = expected_value(ind, catalogue, baseline, measured)
+            expected, interpolated = expected_value(ind, catalogue, baseline, measured, first_wave)
         status = assess(baseline, expected, cell.estimate, cell.ci_low, cell.ci_high,
                         increasing=ind.direction == "increase")
-        if ind.is_survey and ind.baseline == "computed" and cell.period == catalogue.baseline_wave:
+        if ind.is_survey and ind.baseline == "computed" and cell.period == first_wave:
             status = "baseline"
+        elif ind.target is None:
+            status = "no_target" if cell.estimate is not None else "no_data"
         if cell.suppressed:
             notes.append("suppressed")
         if interpolated:
@@ -269,8 +286,9 @@ def donor_rows(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: S
             notes.append("illustrative")
         rows.append({
             "result": ind.result, "indicator_id": ind.id, "label_en": ind.label.en,
-            "label_bs": ind.label.bs, "unit": ind.unit, "baseline": baseline,
-            "target": ind.target.value, "target_period": ind.target.period, "milestone": expected,
+            "label_bs": ind.label.bs, "unit": ind.unit, "scale": ind.scale, "baseline": baseline,
+            "target": ind.target.value if ind.target else None,
+            "target_period": ind.target.period if ind.target else None, "milestone": expected,
             "progress": cell.estimate, "ci_low": cell.ci_low, "ci_high": cell.ci_high,
             "measured_in": cell.period, "status": status, "reasons": "", "notes": notes,
         })
@@ -295,12 +313,13 @@ def localise(table: pd.DataFrame, lang: str, min_cell: int, bilingual: bool = Fa
         out["label_bs"] = table["label_bs"]
     else:
         out["label"] = table[f"label_{lang}"]
-    out["unit"] = table["unit"].map(lambda u: UNITS[u][lang])
+    scales = table["scale"] if "scale" in table else [None] * len(table)
+    out["unit"] = [unit_text(u, sc, lang) for u, sc in zip(table["unit"], scales, strict=True)]
     for col in NUMBER_COLUMNS:
         out[col] = [None if pd.isna(v) else round(float(v), DECIMALS[u]) if rounded else float(v)
                     for v, u in zip(table[col], table["unit"], strict=True)]
         out[col] = out[col].astype("float64")
-    out["target_period"] = table["target_period"]
+    out["target_period"] = table["target_period"].fillna("")
     out["measured_in"] = table["measured_in"].fillna("")
     out["status"] = table["status"].map(lambda s: STATUS[s][lang])
     out["reasons"] = ""

@@ -1,28 +1,35 @@
 """The indicator engine behind ``spsc build``: every catalogue indicator, period and domain.
 
-Writes two marts in one transaction (the old rows are replaced, never mixed with new ones):
+A build first refills the ``respondents`` mart from the project's form settings
+(:mod:`pipeline.indicators.sources`), then writes two marts in one transaction (the old rows
+are replaced, never mixed with new ones):
 
 - ``indicator_values``: one row per indicator, period, dimension and dimension value, with
   estimate, se, 95% CI, ``n`` (people behind the cell), ``suppressed`` and the load batches
   the cell was computed from. Survey indicators have one period per wave; attendance
-  indicators one per quarter plus ``cumulative`` (all quarters loaded).
+  indicators one per quarter plus ``cumulative`` (all quarters loaded). Dimensions are
+  ``total``, ``sex``, ``age_group``, ``municipality``, ``entity`` and any select_one question
+  of the source form (by its name; values are choice names).
 - ``indicator_changes``: one row per survey indicator and dimension value, baseline wave vs
   latest wave, with the change's se (independent samples: ``sqrt(se1² + se2²)``) and whether
   it is significant at 95%.
 
 Survey indicators are design-based, as R's ``svyby`` (full design kept for domains), through
-:class:`pipeline.survey.Design` with weights ``weight``, strata ``stratum``, PSUs ``psu`` and
-fpc ``fpc``. To stay vectorised at a million respondents, DuckDB first sums the data to one
-row per (wave, stratum, PSU, sex, age group, municipality, entity) cell: for each indicator
-the weighted total of its per-respondent value and the weight of those who answered. A
-weighted mean is the ratio of those two totals, and its linearised variance depends on the
-data only through PSU-by-domain totals, so ``Design.ratios`` on the cells (each with weight 1)
-gives exactly ``svymean``'s estimate and standard error, for all indicators and all domains
-of a dimension in one call; all waves are estimated together with strata nested in waves,
-which equals one design per wave. Confidence intervals are normal (``confint`` of ``svyby``)
-and clipped to the scale (0-100 for percent, 0-10 for scores).
+:class:`pipeline.survey.Design` with the weights, strata, PSUs and fpc the form's settings
+declare; a form without a declared design is a simple random sample with weight 1 (each
+respondent its own PSU: R's ``svydesign(ids = ~1)``), and a pre/post form is a simple random
+sample of the people with both or either questionnaire. To stay vectorised at a million
+respondents, DuckDB first sums the data to one row per (wave, stratum, PSU, domain) cell: for
+each indicator the weighted total of its per-respondent value and the weight of those who
+answered. A weighted mean is the ratio of those two totals, and its linearised variance
+depends on the data only through PSU-by-domain totals, so ``Design.ratios`` on the cells (each
+with weight 1) gives exactly ``svymean``'s estimate and standard error, for all indicators and
+all domains of a dimension in one call (:func:`estimate_domains`); all waves are estimated
+together with strata nested in waves, which equals one design per wave. Confidence intervals
+are normal (``confint`` of ``svyby``) and clipped to the scale (0-100 for percent, a mean's
+``scale``).
 
-Units: proportions and shares are stored as percentages (0-100), means on their 0-10 scale,
+Units: proportions and shares are stored as percentages (0-100), means on their own scale,
 counts as numbers with se and CI NULL (attendance is a register, not a sample).
 """
 
@@ -38,12 +45,16 @@ import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.errors import SpscError
-from pipeline.indicators.catalogue import (
-    YOUTH_ITEMS,
-    Catalogue,
-    Condition,
-    Indicator,
-    load_catalogue,
+from pipeline.indicators.catalogue import Catalogue, Condition, Indicator, load_catalogue
+from pipeline.indicators.sources import (
+    STANDARD_DIMENSIONS,
+    Column,
+    FormCodebook,
+    SourcePlan,
+    build_respondents,
+    pivot_sql,
+    plan_sources,
+    read_codebooks,
 )
 from pipeline.indicators.suppression import suppress
 from pipeline.survey import Design, difference
@@ -51,27 +62,19 @@ from pipeline.warehouse import connect, transaction
 
 # The part of the warehouse contract (docs/warehouse.md) this stage reads: table -> column -> type.
 INPUT_TABLES: dict[str, dict[str, str]] = {
+    "stg_survey__submissions": {
+        "submission_id": "bigint", "form_id": "varchar", "wave": "varchar",
+        "respondent_key": "varchar", "is_current": "boolean", "batch_id": "integer",
+    },
+    "stg_survey__answers": {"submission_id": "bigint", "question": "varchar", "value": "varchar"},
+    "codebook_questions": {"form_id": "varchar", "form_version": "varchar", "question": "varchar",
+                           "name": "varchar", "type": "varchar", "list_name": "varchar"},
+    "codebook_choices": {"form_id": "varchar", "list_name": "varchar", "choice": "varchar"},
     "respondents": {
         "respondent_key": "varchar", "form_id": "varchar", "wave": "varchar", "muni_id": "varchar",
         "entity": "varchar", "sex": "varchar", "age": "integer", "age_group": "varchar",
-        "urban_rural": "varchar", "weight": "double", "stratum": "varchar", "psu": "varchar",
-        "fpc": "double", "batch_id": "integer", "submitted_at": "timestamp",
-    },
-    "citizen_responses": {
-        "respondent_key": "varchar", "wave": "varchar", "trust_municipality": "integer",
-        "trust_csw": "integer", "trust_employment": "integer", "trust_health": "integer",
-        "trust_mental_health": "integer", "trust_schools": "integer", "views_considered": "integer",
-        "satisfaction_social": "integer", "dialogue_participation": "boolean",
-        "trust_other_entity": "integer", "contact_neighbour": "boolean",
-        "contact_colleague": "boolean", "contact_friend": "boolean", "contact_in_law": "boolean",
-        "education": "varchar", "employment": "varchar", "displacement": "varchar",
-    },
-    "youth_responses": {
-        "participant_key": "varchar", "wave": "varchar", "phase": "varchar", "muni_id": "varchar",
-        "entity": "varchar", "sex": "varchar", "age": "integer", "age_group": "varchar",
-        "activity_type": "varchar", "att_1": "integer", "att_2": "integer", "att_3": "integer",
-        "att_4": "integer", "eff_1": "integer", "eff_2": "integer", "eff_3": "integer",
-        "attitude_score": "double", "batch_id": "integer",
+        "weight": "double", "stratum": "varchar", "psu": "varchar", "ssu": "varchar", "fpc": "double",
+        "fpc2": "double", "link_key": "varchar", "phase": "varchar", "batch_id": "integer",
     },
     "events": {
         "event_id": "varchar", "date": "date", "quarter": "varchar", "muni_ids": "varchar[]",
@@ -93,7 +96,7 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
     },
 }
 
-# dimension -> the column holding its values
+# the standard dimensions -> the column holding their values
 DIMENSION_COLUMNS = {"total": None, "sex": "sex", "age_group": "age_group",
                      "municipality": "muni_id", "entity": "entity"}
 VALUE_COLUMNS = ["indicator_id", "period", "dimension", "dimension_value", "estimate", "se",
@@ -103,7 +106,8 @@ CHANGE_COLUMNS = ["indicator_id", "dimension", "dimension_value", "baseline_peri
                   "ci_low", "ci_high", "p_value", "significant", "suppressed"]
 OUTPUT_TABLES = ("indicator_values", "indicator_changes", "indicator_catalogue", "indicator_builds")
 CUMULATIVE = "cumulative"
-SCALE = {"percent": (100.0, 0.0, 100.0), "score_0_10": (1.0, 0.0, 10.0)}  # factor, floor, ceiling
+YES = ("yes", "true", "1", "da", "да")
+NO = ("no", "false", "0", "ne", "не")
 _PERSON_FILTER_TABLE = {"is_youth": "a", "role": "a", "sex": "p"}
 _Z95 = 1.959963984540054
 
@@ -117,6 +121,8 @@ class BuildSummary:
     changes: int
     indicators: int
     periods: tuple[str, ...]
+    respondents: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def _q(name: str) -> str:
@@ -124,8 +130,13 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def check_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    """Refuse to build when an input mart, a contract column or an output table is missing."""
+    """Refuse to build when an input table, a contract column or an output table is missing."""
     found = con.execute(
         "select table_name, column_name from information_schema.columns"
         " where table_schema = current_schema()").fetchall()
@@ -144,34 +155,138 @@ def check_inputs(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # ------------------------------------------------------------------------------ survey
-def _condition_sql(condition: Condition) -> str:
+def _typed(kind: str, text: str) -> str:
+    """An answer's text as the kind an indicator reads it."""
+    if kind == "number":
+        return f"try_cast({text} as double)"
+    if kind == "multi":
+        return f"string_split({text}, ' ')"
+    return text
+
+
+def _base_name(col: Column) -> str:
+    """The column of the per-respondent rows holding a question (as a kind) or a score."""
+    return f"score:{col.ref.removesuffix('_' + col.phase) if col.phase else col.ref}" if col.items \
+        else f"{col.kind if col.phase != 'change' else 'number'}:{col.question}"
+
+
+def _row_name(col: Column) -> str:
+    """The column of the analysis rows an indicator reads (pre/post: the phase's value)."""
+    base = _base_name(col)
+    return f"{base}@{col.phase}" if col.phase else base
+
+
+def survey_rows_sql(plan: SourcePlan) -> str:
+    """One row per respondent (pre/post forms: per participant) with design, domains and the
+    answers the indicators read, recoded and typed."""
+    form = _lit(plan.form_id)
+    paths = plan.questions()
+    columns = [*plan.columns.values(), *plan.dimensions.values()]
+    base_cols: dict[str, str] = {}
+    for col in columns:
+        name = _base_name(col)
+        if name in base_cols:
+            continue
+        if col.items:
+            items = ", ".join(_typed("number", f"w.{_q('a:' + p)}") for p in col.items)
+            base_cols[name] = f"list_avg(list_filter([{items}], lambda x: x is not null))"
+        else:
+            kind = "number" if col.phase == "change" else col.kind
+            base_cols[name] = _typed(kind, f"w.{_q('a:' + col.question)}")
+    weighted = plan.settings is not None and plan.settings.design is not None and plan.settings.design.weights
+    weight = "r.weight" if weighted else "1.0"
+    selected = "".join(f", {expr} as {_q(name)}" for name, expr in base_cols.items())
+    # one row per current submission: the answers the indicators read, recoded (text)
+    wide = pivot_sql(plan.form_id, {f"a:{p}": p for p in paths}, plan.recodes)
+    base = f"""
+        with wide as ({wide}),
+        base as (
+            select r.wave, r.respondent_key, r.link_key, r.phase, r.submitted_at,
+                coalesce(r.stratum, 'all') as stratum, coalesce(r.psu, r.respondent_key) as psu,
+                r.ssu, r.fpc, r.fpc2, {weight} as weight, r.sex, r.age_group, r.muni_id, r.entity,
+                r.batch_id{selected}
+            from respondents as r
+            left join wide as w on w.submission_id = r.submission_id
+            where r.form_id = {form}
+        )"""
+    pp = plan.pre_post
+    if pp is None:
+        return base + "\n        select * from base"
+    # one row per participant and wave with both questionnaires matched by the link pseudonym
+    pairs = []
+    for name in base_cols:
+        pairs.append(f"coalesce(post.{_q(name)}, pre.{_q(name)}) as {_q(name)}")
+        pairs.append(f"pre.{_q(name)} as {_q(name + '@pre')}, post.{_q(name)} as {_q(name + '@post')}")
+        if name.startswith(("number:", "score:")):
+            pairs.append(f"post.{_q(name)} - pre.{_q(name)} as {_q(name + '@change')}")
+    keep = ", ".join(f"coalesce(post.{c}, pre.{c}) as {c}"
+                     for c in ("sex", "age_group", "muni_id", "entity", "batch_id"))
+    # a participant who filled the same phase twice counts with the latest submission
+    latest = ("row_number() over (partition by link_key, wave, phase"
+              " order by submitted_at desc nulls last, batch_id desc, respondent_key) = 1")
+    return base + f""",
+        pre as (select * from base where phase = {_lit(pp.pre.lower())} and link_key is not null
+                qualify {latest}),
+        post as (select * from base where phase = {_lit(pp.post.lower())} and link_key is not null
+                 qualify {latest})
+        select coalesce(post.wave, pre.wave) as wave, 'all' as stratum,
+            coalesce(post.link_key, pre.link_key) as psu, cast(null as varchar) as ssu,
+            cast(null as double) as fpc, cast(null as double) as fpc2, 1.0 as weight, {keep}
+            {''.join(', ' + p for p in pairs)}
+        from pre
+        full join post on post.link_key = pre.link_key and post.wave = pre.wave"""
+
+
+def _yes_no(col: str, value: bool) -> str:
+    words = YES if value else NO
+    return f"lower(trim(cast({col} as varchar))) in ({', '.join(_lit(w) for w in words)})"
+
+
+def _condition_sql(condition: Condition, plan: SourcePlan) -> str:
     """1.0 when the respondent meets the condition, 0.0 when not, NULL when unanswered."""
     if condition.any_true:
-        cols = [_q(v) for v in condition.any_true]
-        unanswered = " and ".join(f"{c} is null" for c in cols)
-        hit = " or ".join(f"coalesce({c}, false)" for c in cols)
+        cols = [plan.columns[v] for v in condition.any_true]
+        names = [_q(_row_name(c)) for c in cols]
+        unanswered = " and ".join(f"{n} is null" for n in names)
+        hit = " or ".join(f"coalesce({n} = 1, false)" if c.kind == "number" else f"coalesce({_yes_no(n, True)}, false)"
+                          for n, c in zip(names, cols, strict=True))
         return f"case when {unanswered} then null when {hit} then 1.0 else 0.0 end"
-    col = _q(condition.variable)
-    if condition.equals is not None:
+    c = plan.columns[condition.variable]
+    col = _q(_row_name(c))
+    test = condition.test
+    if test == "has":
+        test_sql = f"list_has_any({col}, [{', '.join(_lit(h) for h in condition.has)}])"
+    elif test == "equals":
         value = condition.equals
-        test = f"{col} = {'true' if value is True else 'false' if value is False else float(value)!r}"
-    elif condition.greater_than is not None:
-        test = f"{col} > {float(condition.greater_than)!r}"
+        if isinstance(value, bool):
+            test_sql = f"{col} = {1.0 if value else 0.0}" if c.kind == "number" else _yes_no(col, value)
+        elif c.kind == "number":
+            test_sql = f"{col} = {float(value)!r}"
+        else:
+            text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+            test_sql = f"{col} = {_lit(text)}"
+    elif test == "in":
+        if c.kind == "number":
+            test_sql = f"{col} in ({', '.join(repr(float(v)) for v in condition.in_)})"
+        else:
+            test_sql = f"{col} in ({', '.join(_lit(v) for v in condition.in_)})"
+    elif test == "greater_than":
+        test_sql = f"{col} > {float(condition.greater_than)!r}"
     else:
         bounds = []
         if condition.min is not None:
             bounds.append(f"{col} >= {float(condition.min)!r}")
         if condition.max is not None:
             bounds.append(f"{col} <= {float(condition.max)!r}")
-        test = " and ".join(bounds)
-    return f"case when {col} is null then null when {test} then 1.0 else 0.0 end"
+        test_sql = " and ".join(bounds)
+    return f"case when {col} is null then null when {test_sql} then 1.0 else 0.0 end"
 
 
-def _value_sql(ind: Indicator) -> str:
+def _value_sql(ind: Indicator, plan: SourcePlan) -> str:
     """The per-respondent value whose weighted mean is the indicator (before scaling)."""
     if ind.estimator == "proportion":
-        return _condition_sql(ind.condition)
-    cols = [_q(v) for v in ind.variables]
+        return _condition_sql(ind.condition, plan)
+    cols = [_q(_row_name(plan.columns[v])) for v in ind.variables]
     if len(cols) == 1:
         return f"cast({cols[0]} as double)"
     need = ind.min_items or len(cols)
@@ -179,84 +294,53 @@ def _value_sql(ind: Indicator) -> str:
     return f"case when {answered} >= {need} then list_avg([{', '.join(cols)}]) end"
 
 
-_CITIZEN_ROWS = """
-    select r.wave, r.stratum, cast(r.psu as varchar) as psu, r.fpc, r.weight, r.sex,
-        r.age_group, r.muni_id, r.entity, r.batch_id, {values}
-    from respondents as r
-    join citizen_responses as c on c.respondent_key = r.respondent_key and c.wave = r.wave
-"""
-
-# one row per youth participant with both questionnaires matched by wave and pseudonym
-_YOUTH_ROWS = """
-    with pre as (select * from youth_responses where phase = 'pre' and participant_key is not null),
-    post as (select * from youth_responses where phase = 'post' and participant_key is not null),
-    pairs as (
-        select
-            coalesce(post.participant_key, pre.participant_key) as participant_key,
-            coalesce(post.wave, pre.wave) as wave,
-            coalesce(post.sex, pre.sex) as sex,
-            coalesce(post.age_group, pre.age_group) as age_group,
-            coalesce(post.muni_id, pre.muni_id) as muni_id,
-            coalesce(post.entity, pre.entity) as entity,
-            coalesce(post.batch_id, pre.batch_id) as batch_id,
-            {items}
-        from pre
-        full join post on post.participant_key = pre.participant_key and post.wave = pre.wave
-    )
-    select wave, 'all' as stratum, participant_key as psu, cast(null as double) as fpc,
-        1.0 as weight, sex, age_group, muni_id, entity, batch_id, {values}
-    from pairs
-"""
-
-_CELLS = """
-    with survey_rows as ({rows}),
-    final as (
-        select wave, stratum, psu, fpc, sex, age_group, muni_id, entity, batch_id,
-            count(*) filter (where weight is null) as missing_weights,
-            {sums}
-        from survey_rows
-        group by all
-    )
-    select * from final
-"""
-
-
-def survey_cells(con: duckdb.DuckDBPyConnection, indicators: list[Indicator], source: str) -> pd.DataFrame:
-    """Sum a survey to one row per wave, stratum, PSU and domain cell (DuckDB does the pass).
+def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFrame:
+    """Sum one form to one row per wave, stratum, PSU and domain cell (DuckDB does the pass).
 
     Returns one row per cell with, for each indicator ``k``: ``num__k`` (weighted total of
     the respondent values), ``den__k`` (weight of those who answered) and ``n__k`` (how many
-    answered).
+    answered); question dimensions in ``dim:<name>`` columns.
     """
-    values = ", ".join(f"{_value_sql(ind)} as {_q('y__' + ind.id)}" for ind in indicators)
-    if source == "citizen_survey":
-        rows = _CITIZEN_ROWS.format(values=values)
-    else:
-        items = ", ".join(
-            f"pre.{item} as {item}_pre, post.{item} as {item}_post,"
-            f" post.{item} - pre.{item} as {item}_change" for item in YOUTH_ITEMS)
-        rows = _YOUTH_ROWS.format(items=items, values=values)
+    inds = plan.indicators
+    values = ", ".join(f"{_value_sql(ind, plan)} as {_q('y__' + ind.id)}" for ind in inds)
+    dims = "".join(f", {_q(_row_name(col))} as {_q('dim:' + name)}" for name, col in plan.dimensions.items())
     sums = ", ".join(
         f"sum(weight * {_q('y__' + i.id)}) as {_q('num__' + i.id)},"
         f" sum(weight) filter (where {_q('y__' + i.id)} is not null) as {_q('den__' + i.id)},"
-        f" count({_q('y__' + i.id)}) as {_q('n__' + i.id)}" for i in indicators)
-    cells = con.execute(_CELLS.format(rows=rows, sums=sums)).df()
+        f" count({_q('y__' + i.id)}) as {_q('n__' + i.id)}" for i in inds)
+    sql = f"""
+        with survey_rows as ({survey_rows_sql(plan)}),
+        valued as (
+            select wave, stratum, psu, ssu, fpc, fpc2, weight, sex, age_group, muni_id, entity,
+                batch_id{dims}, {values}
+            from survey_rows
+        ),
+        final as (
+            select * exclude (weight, {', '.join(_q('y__' + i.id) for i in inds)}),
+                count(*) filter (where weight is null) as missing_weights,
+                {sums}
+            from valued
+            group by all
+        )
+        select * from final
+    """
+    cells = con.execute(sql).df()
     bad = cells.loc[cells["missing_weights"] > 0, "wave"].unique()
     if len(bad):
-        raise SpscError(f"respondents without a weight in wave {', '.join(map(str, bad))}",
-                        "respondents", "fix the design weights at ingest")
+        raise SpscError(f"respondents of form {plan.form_id} without a weight in wave {', '.join(map(str, bad))}",
+                        "respondents", "fix the design weights at ingest, or the form's design settings")
     return cells
 
 
 def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension: str,
-                     fpc: bool = True) -> pd.DataFrame:
+                     column: str | None = None) -> pd.DataFrame:
     """Every domain of one dimension for several survey indicators, in one ``Design`` call.
 
     Args:
         cells: output of :func:`survey_cells` (any number of waves).
         indicators: survey indicators disaggregated by ``dimension``.
-        dimension: ``total``, ``sex``, ``age_group``, ``municipality`` or ``entity``.
-        fpc: use the ``fpc`` column (False for designs sampled with replacement).
+        dimension: the dimension's name (``total``, ``sex``, ..., or a question's name).
+        column: the cells' column holding its values (default: the standard dimension's).
 
     Returns:
         One row per indicator, wave and dimension value: indicator_id, period, dimension,
@@ -266,7 +350,8 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
         return pd.DataFrame(columns=VALUE_COLUMNS[:9])
     frame = cells.assign(
         design_stratum=cells["wave"].astype(str) + "|" + cells["stratum"].astype(str), unit_weight=1.0)
-    use_fpc = fpc and frame["fpc"].notna().any()
+    # a declared population size is used; a form without one is sampled with replacement
+    use_fpc = frame["fpc"].notna().any()
     if use_fpc and frame["fpc"].isna().any():
         raise SpscError("some respondents have an fpc and others not", "respondents",
                         "give every stratum its number of PSUs in the population")
@@ -276,7 +361,8 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
     except ValueError as exc:  # missing PSUs or strata, an fpc smaller than the sample...
         raise SpscError(f"the survey design is not usable ({exc})", "respondents",
                         "fix stratum, psu and fpc at ingest") from exc
-    column = DIMENSION_COLUMNS[dimension]
+    if column is None:
+        column = DIMENSION_COLUMNS[dimension]
     by = ["wave"] if column is None else ["wave", column]
     spec = {ind.id: (f"num__{ind.id}", f"den__{ind.id}") for ind in indicators}
     est = design.ratios(spec, by=by)
@@ -297,33 +383,39 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
 
 
 def _scale(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """Percent on 0-100, scores as they are; CIs clipped to the scale."""
-    units = values["indicator_id"].map({i.id: i.unit for i in catalogue.indicators})
+    """Percent on 0-100, means on their own scale; CIs clipped to the scale."""
     out = values.copy()
-    for unit, (factor, low, high) in SCALE.items():
-        rows = units.eq(unit).to_numpy()
-        for col in ("estimate", "se", "ci_low", "ci_high"):
-            out.loc[rows, col] = out.loc[rows, col].astype(float) * factor
-        out.loc[rows, "ci_low"] = out.loc[rows, "ci_low"].clip(lower=low, upper=high)
-        out.loc[rows, "ci_high"] = out.loc[rows, "ci_high"].clip(lower=low, upper=high)
+    for ind in catalogue.indicators:
+        rows = out["indicator_id"].eq(ind.id).to_numpy()
+        if not rows.any():
+            continue
+        if ind.unit == "percent":
+            for col in ("estimate", "se", "ci_low", "ci_high"):
+                out.loc[rows, col] = out.loc[rows, col].astype(float) * 100.0
+        if ind.bounds is not None:
+            low, high = ind.bounds
+            for col in ("ci_low", "ci_high"):
+                out.loc[rows, col] = out.loc[rows, col].astype(float).clip(lower=low, upper=high)
     return out
 
 
-def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> pd.DataFrame:
+def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: dict[str, SourcePlan]) -> pd.DataFrame:
     """All survey indicators x waves x domains (scaled, not yet suppressed), with batch ids."""
     parts = []
-    for source, fpc in (("citizen_survey", True), ("youth_survey", False)):
-        inds = [i for i in catalogue.indicators if i.source == source]
-        if not inds:
+    for plan in plans.values():
+        if not plan.indicators:
             continue
-        cells = survey_cells(con, inds, source)
+        cells = survey_cells(con, plan)
         if cells.empty:
             continue
         batches = (cells.dropna(subset=["batch_id"]).groupby("wave")["batch_id"]
                    .agg(lambda s: sorted({int(b) for b in s})))
-        for dimension in DIMENSION_COLUMNS:
-            chosen = [i for i in inds if dimension in i.disaggregations]
-            part = estimate_domains(cells, chosen, dimension, fpc=fpc)
+        dims = list(DIMENSION_COLUMNS) + list(plan.dimensions)
+        for dimension in dims:
+            chosen = [i for i in plan.indicators
+                      if dimension in {plan.dimension_of(i, d) for d in i.disaggregations}]
+            column = None if dimension in STANDARD_DIMENSIONS else f"dim:{dimension}"
+            part = estimate_domains(cells, chosen, dimension, column)
             part["batch_ids"] = part["period"].map(batches)
             parts.append(part)
     if not parts:
@@ -550,22 +642,27 @@ def _order(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     dim_rank = {d: k for k, d in enumerate(DIMENSION_COLUMNS)}
     key = pd.DataFrame({
         "i": values["indicator_id"].map(rank), "p": values["period"].eq(CUMULATIVE),
-        "period": values["period"], "d": values["dimension"].map(dim_rank),
+        "period": values["period"],
+        # question dimensions come after the standard ones, by name
+        "d": values["dimension"].map(dim_rank).fillna(len(dim_rank)), "dn": values["dimension"],
         "v": values["dimension_value"]})
-    order = key.sort_values(["i", "p", "period", "d", "v"]).index
+    order = key.sort_values(["i", "p", "period", "d", "dn", "v"]).index
     return values.loc[order, VALUE_COLUMNS].reset_index(drop=True)
 
 
 def compute_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: Settings,
-                   through: str | None = None) -> pd.DataFrame:
+                   through: str | None = None, plans: dict[str, SourcePlan] | None = None) -> pd.DataFrame:
     """``indicator_values`` rows for the whole catalogue, suppressed by ``settings.min_cell``.
 
     Args:
         through: cut attendance at this quarter (survey waves are unaffected); used for a
             donor table of a past period.
+        plans: the survey sources, resolved (default: resolved here from the codebook).
     """
     check_inputs(con)
-    survey = survey_values(con, catalogue)
+    if plans is None:
+        plans, _ = plan_sources(catalogue, settings.project, read_codebooks(con))
+    survey = survey_values(con, catalogue, plans)
     attendance = attendance_values(con, catalogue, settings, through)
     frames = [p for p in (survey, attendance) if not p.empty]
     values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=VALUE_COLUMNS)
@@ -581,11 +678,14 @@ def compute_changes(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     A change involving a suppressed cell is itself suppressed (all numbers NULL).
     """
     rows = []
-    baseline = catalogue.baseline_wave
     for ind in catalogue.indicators:
         if not ind.is_survey:
             continue
         own = values[values["indicator_id"] == ind.id]
+        # the project's baseline wave, or the indicator's first wave when the project names none
+        baseline = baseline_period(catalogue, own["period"])
+        if baseline is None:
+            continue
         waves = sorted(p for p in own["period"].unique() if p > baseline)
         if baseline not in set(own["period"]) or not waves:
             continue
@@ -617,11 +717,19 @@ def compute_changes(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)[CHANGE_COLUMNS]
 
 
+def baseline_period(catalogue: Catalogue, periods) -> str | None:
+    """The wave a survey indicator's change and computed baseline start from."""
+    if catalogue.baseline_wave:
+        return catalogue.baseline_wave
+    waves = sorted(p for p in set(periods) if p != CUMULATIVE)
+    return waves[0] if waves else None
+
+
 def catalogue_rows(catalogue: Catalogue) -> pd.DataFrame:
     """One row per indicator: the labels and units SQL readers need beside the numbers."""
     return pd.DataFrame([{
-        "indicator_id": i.id, "result": i.result, "level": i.level, "label_en": i.label.en,
-        "label_bs": i.label.bs, "source": i.source, "estimator": i.estimator, "unit": i.unit,
+        "indicator_id": i.id, "result": i.result, "level": i.level or "", "label_en": i.label.en,
+        "label_bs": i.label.bs, "source": i.source, "estimator": i.estimator, "unit": i.display_unit,
         "illustrative": i.illustrative, "position": k,
     } for k, i in enumerate(catalogue.indicators)])
 
@@ -669,14 +777,26 @@ def catalogue_fingerprint(catalogue: Catalogue, min_cell: int) -> str:
 
 def build(settings: Settings, catalogue: Catalogue | None = None,
           wait: float | None = None) -> BuildSummary:
-    """Compute the whole catalogue and replace the indicator marts of ``settings.db``.
+    """Refill ``respondents`` from the project's form settings, compute the whole catalogue and
+    replace the indicator marts of ``settings.db``.
 
     ``wait``: seconds to queue behind another writer (default: the ``write_wait`` setting).
     """
-    catalogue = catalogue or load_catalogue()
+    from pipeline.warehouse import migrate
+    from pipeline.warehouse.setup import mark_project_area
+
+    project = settings.require_project()
+    catalogue = catalogue or load_catalogue(project)
     con = connect(settings.db, wait=settings.write_wait if wait is None else wait)
     try:
-        values = compute_values(con, catalogue, settings)
+        migrate(con)
+        check_inputs(con)
+        books: dict[str, FormCodebook] = read_codebooks(con)
+        plans, notes = plan_sources(catalogue, project, books)
+        with transaction(con):
+            respondents = build_respondents(con, project, books)
+            mark_project_area(con, project.area)
+        values = compute_values(con, catalogue, settings, plans=plans)
         changes = compute_changes(values, catalogue)
         write_indicators(con, values, changes, catalogue, settings.min_cell)
     finally:
@@ -684,4 +804,4 @@ def build(settings: Settings, catalogue: Catalogue | None = None,
     periods = tuple(sorted(values["period"].unique(), key=lambda p: (p == CUMULATIVE, p)))
     return BuildSummary(values=len(values), suppressed=int(values["suppressed"].sum()),
                         changes=len(changes), indicators=values["indicator_id"].nunique(),
-                        periods=periods)
+                        periods=periods, respondents=respondents, notes=tuple(notes))

@@ -334,9 +334,11 @@ def ingest_attendance(
         WarehouseBusy: another writer held the warehouse for more than ``write_wait`` seconds.
     """
     from pipeline.ingest.attendance_models import build_attendance_marts, marts_are_current
+    from pipeline.ingest.attendance_values import use_project_aliases
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import bound_secret, init_warehouse
 
+    use_project_aliases(settings.project.aliases_dir if settings.project is not None else None)
     init_warehouse(settings)
     con = connect(settings.db, wait=settings.write_wait)
     results: list[LoadResult] = []

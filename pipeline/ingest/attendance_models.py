@@ -16,7 +16,6 @@ from importlib import resources
 import duckdb
 
 from pipeline.config import Settings
-from pipeline.ingest.attendance_values import YOUTH_EVENT_TYPES
 
 # in dependency order: (layer, model name, materialisation); "review" models are views only
 ATTENDANCE_MODELS: tuple[tuple[str, str, str], ...] = (
@@ -65,7 +64,7 @@ def set_attendance_variables(con: duckdb.DuckDBPyConnection, settings: Settings)
     }
     for name, value in values.items():
         con.execute(f"set variable {name} = {value:d}")
-    types = ", ".join(f"'{t}'" for t in YOUTH_EVENT_TYPES)
+    types = ", ".join("'" + t.replace("'", "''") + "'" for t in settings.youth_event_types)
     con.execute(f"set variable youth_event_types = [{types}]::varchar[]")
     con.execute(_AGE_GROUP_MACRO)
 

@@ -1,8 +1,9 @@
 """Reading the values people write on sign-in sheets and events lists.
 
 Headers and coded values (sex, role, event type) are recognised through two alias tables
-in ``pipeline/ingest/aliases/`` that can be extended without code: a new spelling is a new
-CSV line. Both sides are compared after :func:`pipeline.reference.names.fold` (Latin script,
+in ``pipeline/ingest/aliases/``, which a project extends without code in its own
+``aliases/`` folder (the same two files, same columns): a new spelling or a new event type is
+a new CSV line. Both sides are compared after :func:`pipeline.reference.names.fold` (Latin script,
 no case, no diacritics, no punctuation), and text in brackets is ignored in headers
 (``Spol (M/Ž)`` is ``Spol``).
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -59,9 +61,38 @@ _AGE = re.compile(r"^(\d{1,3})(?:[.,]0*)?\s*(?:god\w*|g|yrs?|years?|y)?\.?$")
 _EVENT_ID = re.compile(r"^([A-Z]+)[\s_.\-]*0*(\d+)$")
 
 
+_PROJECT_ALIASES: list[str | None] = [None]  # the project's aliases folder (set by the loaders)
+
+
+def use_project_aliases(folder: Path | str | None) -> None:
+    """Read the alias tables of this project folder too (``None``: the packaged ones only)."""
+    folder = str(folder) if folder is not None and Path(folder).is_dir() else None
+    if folder != _PROJECT_ALIASES[0]:
+        _PROJECT_ALIASES[0] = folder
+        header_aliases.cache_clear()
+        value_aliases.cache_clear()
+
+
 def _read_alias_table(name: str) -> pd.DataFrame:
     with resources.files("pipeline.ingest").joinpath("aliases", name).open("rb") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False, encoding="utf-8")
+        frames = [pd.read_csv(fh, dtype=str, keep_default_na=False, encoding="utf-8")]
+    extra = Path(_PROJECT_ALIASES[0]) / name if _PROJECT_ALIASES[0] else None
+    if extra is not None and extra.is_file():
+        own = pd.read_csv(extra, dtype=str, keep_default_na=False, encoding="utf-8")
+        needed = ["table", "alias", "field"] if name == HEADER_ALIASES else ["field", "alias", "value"]
+        missing = [c for c in needed if c not in own.columns]
+        if missing:
+            from pipeline.errors import SpscError
+
+            raise SpscError(f"the alias table lacks the columns {', '.join(missing)}", str(extra),
+                            f"its first line names the columns: {','.join(needed)}")
+        frames.append(own.reindex(columns=frames[0].columns, fill_value=""))
+    return pd.concat(frames, ignore_index=True)
+
+
+def event_types() -> list[str]:
+    """The event types the alias tables know (packaged and the project's)."""
+    return sorted(set(value_aliases("event_type").values()))
 
 
 def fold_header(text: object) -> str:

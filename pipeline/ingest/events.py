@@ -24,8 +24,8 @@ from pipeline.errors import RejectedFile
 from pipeline.ingest.attendance import LoadResult
 from pipeline.ingest.attendance_read import find_header, read_grids
 from pipeline.ingest.attendance_values import (
-    EVENT_TYPES,
     blank_mask,
+    event_types,
     is_blank,
     map_distinct,
     normalise_event_id,
@@ -55,7 +55,7 @@ REASONS = {
     "missing_municipality": "no municipality",
     "unknown_municipality": "unknown municipality",
     "missing_event_type": "no event type",
-    "unknown_event_type": "unknown event type (expected one of " + ", ".join(EVENT_TYPES) + ")",
+    "unknown_event_type": "unknown event type (expected one of the alias tables' event types)",
 }
 
 
@@ -210,7 +210,10 @@ def _check_events(
     type_blank = blank_mask(rows["event_type"])
     types = map_distinct(rows["event_type"], parse_event_type)
     flag(type_blank, "event_type", "missing_event_type")
-    flag(~type_blank & pd.isna(types), "event_type", "unknown_event_type")
+    known = ", ".join(event_types())
+    flag(~type_blank & pd.isna(types), "event_type", "unknown_event_type",
+         [f"unknown event type (expected one of {known}; a project adds its own in "
+          "aliases/attendance_values.csv)"] * n)
 
     ok = ~bad
 
@@ -299,9 +302,11 @@ def load_events(
 def ingest_events(settings: Settings, path: Path | str, *, reload: bool = False) -> LoadResult:
     """Load an events list, then rebuild the attendance marts (event dates and types feed them)."""
     from pipeline.ingest.attendance_models import build_attendance_marts, marts_are_current
+    from pipeline.ingest.attendance_values import use_project_aliases
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import init_warehouse
 
+    use_project_aliases(settings.project.aliases_dir if settings.project is not None else None)
     init_warehouse(settings)
     con = connect(settings.db, wait=settings.write_wait)
     try:

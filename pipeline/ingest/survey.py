@@ -10,7 +10,7 @@ rejected with one line and leaves the warehouse exactly as it was.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,13 +21,12 @@ import pyarrow as pa
 from pipeline.config import Settings
 from pipeline.errors import RejectedFile, SpscError
 from pipeline.ingest import survey_engine as engine
-from pipeline.ingest.kobo import Export, read_export_tables
+from pipeline.ingest.kobo import Export, ExportTable, read_export_tables
 from pipeline.ingest.spss import AgencyFile, csv_codebook, is_agency_file, read_agency
 from pipeline.ingest.survey_land import Landed, RawFile, drop_landed, inspect_file, land_file
 from pipeline.ingest.survey_mapping import Mapping, check_mapping_for, default_mapping, read_mapping
 from pipeline.ingest.survey_models import build_survey_marts
-from pipeline.ingest.survey_plan import plan_main, plan_repeat, wide_instances
-from pipeline.ingest.survey_schema import TARGETS
+from pipeline.ingest.survey_plan import plan_main, plan_repeat, role_paths, wide_instances
 from pipeline.ingest.survey_sql import create_hmac_macro, drop_hmac_macro
 from pipeline.ingest.xlsform import Form, merge_versions, read_form
 from pipeline.warehouse import (
@@ -39,7 +38,7 @@ from pipeline.warehouse import (
     start_batch,
     transaction,
 )
-from pipeline.warehouse.setup import bound_secret, load_reference
+from pipeline.warehouse.setup import bound_secret, load_reference, project_area
 
 KIND = "survey"
 FORM_KIND = "xlsform"
@@ -98,7 +97,7 @@ def prepare_warehouse(settings: Settings, con: duckdb.DuckDBPyConnection) -> byt
     """Migrate, load the reference tables when empty, and return the bound secret."""
     migrate(con)
     if not con.execute("select count(*) from ref_municipalities").fetchall()[0][0]:
-        load_reference(con)
+        load_reference(con, project_area(settings))
     con.execute("set enable_progress_bar = false")
     return bound_secret(settings, con)
 
@@ -125,9 +124,10 @@ def ingest_survey(settings: Settings, exports: list[Path | str], *,
             when the export holds rows of several versions of the form, the latest first.
             Each row is read with the version its ``__version__`` names, else the latest.
         wave: the survey wave (``2024Q4``); default: the ``YYYYQn`` in each file name.
-        mapping: a mapping file; default: the shipped mapping of the form, if any. An SPSS or
-            Stata file needs none (its dictionary is its codebook); a plain CSV does.
-        replace: load files already loaded again (a corrected mapping, or a corrected file
+        mapping: a form settings (mapping) file; default: the project's
+            ``forms/<form_id>.yml`` of the form, if any. An SPSS or Stata file needs none (its
+            dictionary is its codebook); a plain CSV does.
+        replace: load files already loaded again (corrected settings, or a corrected file
             under the same name): the earlier batch's rows are replaced in the same
             transaction and the replacement recorded (``batch_replacements``).
 
@@ -173,14 +173,16 @@ def ingest_survey(settings: Settings, exports: list[Path | str], *,
             raise SpscError("a Kobo export needs the XLSForm it was made from", str(kobo_files[0].path),
                             "give --form FORM.xlsx (or --mapping for a plain CSV)")
         pending = [(f, raw) for f, raw in versions if find_batch(con, raw.sha256, FORM_KIND) is None]
+        if the_form is not None and the_mapping is None:
+            the_mapping = default_mapping(the_form.form_id, settings.project)
         for group in _group_kobo(con, kobo_files, the_form, the_mapping):
             results += _load_export(con, group, the_form, the_mapping, wave, kobo=True, forms_pending=pending,
                                     replace=replace)
             pending = []
         for raw in mapped_files:
             if the_mapping is None and not is_agency_file(raw.path):
-                raise SpscError("a plain CSV file needs a mapping", str(raw.path),
-                                "give --mapping MAPPING.yml (see docs/raw_data.md, 'Mapping files')")
+                raise SpscError("a plain CSV file needs its form settings", str(raw.path),
+                                "give --mapping SETTINGS.yml (see docs/project.md, 'Add a form')")
             results += _load_mapped(con, raw, the_mapping, wave, replace=replace)
         if not paths:
             # a form given alone registers its codebook; with exports, only a load registers it
@@ -225,8 +227,7 @@ def _group_kobo(con: duckdb.DuckDBPyConnection, files: list[RawFile], form: Form
     """Files of one call grouped into exports: a main file with the repeat-table files of it."""
     if not files:
         return []
-    chosen = mapping or default_mapping(form.form_id)
-    personal = set(chosen.personal) if chosen else set()
+    personal = set(mapping.personal) if mapping else set()
     mains, children = [], []
     for i, raw in enumerate(files):
         landed = land_file(con, f"_spsc_f{i}", raw)
@@ -272,9 +273,33 @@ def _load_mapped(con: duckdb.DuckDBPyConnection, raw: RawFile, mapping: Mapping 
         kind = "csv"
     export = read_export_tables(landed_all, form, personal, con=con)
     export.notes += agency.notes if agency else []
+    if mapping is not None and mapping.rename:
+        form, export = _renamed(form, export, mapping.rename, raw)
     group = _Group([raw], landed_all, export, personal)
     return _load_export(con, group, form, mapping, wave, kobo=False, codebook_kind=kind, agency=agency,
                         replace=replace)
+
+
+def _renamed(form: Form, export: Export, rename: dict[str, str], raw: RawFile) -> tuple[Form, Export]:
+    """The form and export with variables stored under other question names (the settings'
+    ``rename``: an agency's ``OPCINA`` as the project form's ``location/municipality``)."""
+    missing = [v for v in rename if form.question(v) is None]
+    if missing:
+        raise RejectedFile(f"the settings rename variables the file does not have: {', '.join(missing)}",
+                           str(raw.path))
+    taken = {q.path for q in form.questions if q.path not in rename} & set(rename.values())
+    if taken:
+        raise RejectedFile(f"the settings rename variables to names the file already uses: {', '.join(sorted(taken))}",
+                           str(raw.path))
+    questions = [replace(q, path=rename[q.path], name=rename[q.path].rsplit("/", 1)[-1])
+                 if q.path in rename else q for q in form.questions]
+    new_form = replace(form, questions=questions)
+
+    def table(t: ExportTable) -> ExportTable:
+        cols = {h: replace(r, path=rename[r.path]) if r.path in rename else r for h, r in t.columns.items()}
+        return replace(t, columns=cols)
+
+    return new_form, replace(export, main=table(export.main), repeats=[table(t) for t in export.repeats])
 
 
 def _load_export(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Mapping | None,
@@ -298,18 +323,15 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
     main_raw = group.files[0]
     the_wave = wave_of(main_raw.path, wave)
     try:
-        if kobo:
-            mapping = mapping or default_mapping(form.form_id)
-            if mapping is not None:
-                check_mapping_for(mapping, main_raw.path, form.form_id)
-        target = TARGETS[mapping.target] if mapping is not None and mapping.target else None
+        if kobo and mapping is not None:
+            check_mapping_for(mapping, main_raw.path, form.form_id)
         export = group.export
         notes = list(export.notes)
         for t in group.landed:
             notes += [f"{t.sheet}: {n}" for n in t.notes]
         lazy = [t for t in group.landed if t.raw is not None]
         try:
-            main_plan = plan_main(export.main, form, mapping, target, kobo=kobo,
+            main_plan = plan_main(export.main, form, mapping, kobo=kobo,
                                   value_maps=engine.label_value_maps(con, export.main, form),
                                   id_column=agency.id_column if agency else None)
             notes += main_plan.notes
@@ -335,7 +357,7 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
         maps = engine.municipality_maps(con, main)
         for typed in repeats:
             engine.find_problems(con, typed, {}, None)
-        engine.find_problems(con, main, maps, target.consent if target else None)
+        engine.find_problems(con, main, maps, _consent_path(form, mapping))
         links = engine.link_repeats(con, main, repeats, form)
         engine.cascade(main, links)
         for typed in [main, *repeats]:
@@ -369,7 +391,7 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
             if codebook_kind is not None:
                 _store_codebook(con, form, main_raw, codebook_kind, batches[str(main_raw.path)])
             ctx = engine.StoreContext(
-                form_id=form.form_id, form_version=form.version, wave=the_wave, target=target,
+                form_id=form.form_id, form_version=form.version, wave=the_wave,
                 batch_of_sheet={(str(t.file), t.sheet): batches[str(t.file)] for t in group.landed},
                 main_batch=batches[str(main_raw.path)])
             ids = engine.store_main(con, ctx, main, maps)
@@ -398,6 +420,14 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
         return results
     finally:
         drop_landed(con, group.landed)
+
+
+def _consent_path(form: Form, mapping: Mapping | None) -> str | None:
+    """The path of the consent question the settings name (answers required only of a yes)."""
+    if mapping is None or mapping.consent is None:
+        return None
+    found, _ = role_paths(form, mapping)
+    return next((p for p, role in found.items() if role == "consent"), None)
 
 
 def _finish(con: duckdb.DuckDBPyConnection, raw: RawFile, batch_id: int, wave: str,
@@ -464,8 +494,8 @@ def _store_codebook(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, ki
 
 
 _BATCH_TABLES = ("quarantine",)
-_SUBMISSION_TABLES = ("stg_survey__answers", "stg_survey__citizen", "stg_survey__youth",
-                      "stg_survey__missing_codes")
+# respondents is rebuilt by spsc build: until then it only loses the replaced submissions
+_SUBMISSION_TABLES = ("stg_survey__answers", "stg_survey__missing_codes", "respondents")
 _BATCH_ROW_TABLES = ("stg_survey__repeat_rows", "stg_survey__repeat_instances", "stg_codebook__questions",
                      "stg_codebook__choices", "survey_forms")
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from pipeline.ingest.kobo import ExportTable
 from pipeline.ingest.survey_plan import Field, TablePlan
-from pipeline.ingest.survey_schema import Target, validate_frame
+from pipeline.ingest.survey_schema import validate_frame
 from pipeline.ingest.survey_sql import (
     EMAIL_PATTERN,
     PHONE_PATTERN,
@@ -400,7 +400,7 @@ def _actions(typed: Typed, problems: pd.DataFrame) -> pd.Series:
         f = by_source.get(col)
         if rule in ("orphan", "parent_quarantined") or (f is not None and (f.row_level or f.kind == "code")):
             out.append(ROW)
-        elif rule == "required" or (f is not None and not f.canonical and int(row) in other_rows):
+        elif rule == "required" or (f is not None and f.role is None and int(row) in other_rows):
             out.append(NOTE)
         else:
             out.append(CELL)
@@ -565,12 +565,11 @@ def cascade(main: Typed, links: list[Link]) -> None:
 
 @dataclass
 class StoreContext:
-    """Where rows go: batch ids, form identity, wave, target."""
+    """Where rows go: batch ids, form identity, wave."""
 
     form_id: str
     form_version: str
     wave: str
-    target: Target | None
     batch_of_sheet: dict[tuple[str, str], int]   # (file path, sheet) -> batch id
     main_batch: int
     now: datetime = field(default_factory=datetime.now)
@@ -583,14 +582,14 @@ def _exclusion(con: duckdb.DuckDBPyConnection, name: str, rows: set[int]) -> str
 
 def store_main(con: duckdb.DuckDBPyConnection, ctx: StoreContext, main: Typed,
                maps: dict[str, str]) -> str:
-    """Insert the main table's loaded rows (submissions, canonical staging, generic answers).
+    """Insert the main table's loaded rows (submissions and their answers, one row per
+    question: municipality names as ids, link codes as keyed pseudonyms).
 
     Returns the temporary view mapping ``__row`` to ``submission_id``.
     """
     excluded = _exclusion(con, f"{main.table}_excluded", main.bad_rows)
     base = _scalar(con, "select coalesce(max(submission_id), 0) from stg_survey__submissions")
     ids = f"{main.table}_ids"
-    target = ctx.target.name if ctx.target else None
     # a view: repeat rows and the version check read it, a plain load of a million rows does not
     con.execute(
         f"create or replace temp view {ident(ids)} as select t.__row, {base} + t.__row as submission_id, "
@@ -599,46 +598,33 @@ def store_main(con: duckdb.DuckDBPyConnection, ctx: StoreContext, main: Typed,
         "insert into stg_survey__submissions (submission_id, batch_id, form_id, form_version, wave, target,"
         " respondent_key, source_sheet, source_row, source_index, submitted_at,"
         " validation_status, kobo_version, is_current)"
-        f" select {base} + t.__row, ?, ?, coalesce(t.__ever, ?), ?, ?, t.__key, ?, t.__row, t.__index,"
+        f" select {base} + t.__row, ?, ?, coalesce(t.__ever, ?), ?, null, t.__key, ?, t.__row, t.__index,"
         f" t.__submitted, t.__status, t.__version, true from {ident(main.table)} t"
         f" anti join {ident(excluded)} x on x.__row = t.__row",
-        [ctx.main_batch, ctx.form_id, ctx.form_version, ctx.wave, target, main.sheet])
-    plan = main.plan
-    if ctx.target is not None:
-        canon = [f for f in plan.fields if f.canonical and f.stored and f.source not in main.dropped]
-        exprs, joins = _resolved_select(maps, canon)
-        names = []
-        values = []
-        for f, expr in zip(canon, exprs, strict=True):
-            if f.kind == "municipality":
-                names.append("muni_id")
-                values.append(expr)
-            elif f.kind == "code":
-                names.append("participant_key")
-                # self-generated codes come back in any case and spacing: compare them bare
-                values.append(pseudonym_sql("y", f"upper(regexp_replace(t.{ident(f.column)}, '\\s', '', 'g'))"))
-            else:
-                names.append(f.name)
-                values.append(expr)
-        select = ", ".join(f"{v} as {ident(n)}" for v, n in zip(values, names, strict=True))
-        con.execute(
-            f"insert into {ctx.target.table} by name select {base} + t.__row as submission_id"
-            f"{', ' + select if select else ''} from {ident(main.table)} t {joins} "
-            f"anti join {ident(excluded)} x on x.__row = t.__row")
-    generic = [f for f in plan.fields if f.stored and not f.canonical and not f.indices]
+        [ctx.main_batch, ctx.form_id, ctx.form_version, ctx.wave, main.sheet])
+    generic = [f for f in main.plan.fields if f.stored and not f.indices and f.source not in main.dropped]
     if generic:
-        _store_answers(con, main, generic, base, excluded)
+        _store_answers(con, main, generic, base, excluded, maps)
     return ids
 
 
+def _stored_value(f: Field, expr: str) -> str:
+    """The text stored for a field: link codes as keyed pseudonyms, the rest as typed."""
+    if f.kind == "code":
+        # self-generated codes come back in any case and spacing: compare them bare
+        return pseudonym_sql("y", f"upper(regexp_replace({expr}, '\\s', '', 'g'))")
+    return f"cast({expr} as varchar)"
+
+
 def _store_answers(con: duckdb.DuckDBPyConnection, main: Typed, fields: list[Field], base: int,
-                   excluded: str) -> None:
-    casts = ", ".join(f"cast(t.{ident(f.column)} as varchar) as {ident(f.name)}" for f in fields)
+                   excluded: str, maps: dict[str, str]) -> None:
+    exprs, joins = _resolved_select(maps, fields)
+    casts = ", ".join(f"{_stored_value(f, e)} as {ident(f.name)}" for f, e in zip(fields, exprs, strict=True))
     names = ", ".join(ident(f.name) for f in fields)
     con.execute(
         "insert into stg_survey__answers (submission_id, question, value) "
         f"select submission_id, question, value from (select {base} + t.__row as submission_id, {casts} "
-        f"from {ident(main.table)} t anti join {ident(excluded)} x on x.__row = t.__row) "
+        f"from {ident(main.table)} t {joins} anti join {ident(excluded)} x on x.__row = t.__row) "
         f"unpivot include nulls (value for question in ({names}))")
 
 
@@ -764,14 +750,9 @@ def store_wide_repeats(con: duckdb.DuckDBPyConnection, ctx: StoreContext, main: 
 
 
 def _content_hashes(con: duckdb.DuckDBPyConnection, ctx: StoreContext) -> None:
-    """Hash the stored content of the submissions in ``_spsc_candidates`` (their canonical
-    row, other answers and repeat rows, without ids or batch numbers) into ``_spsc_hashes``."""
+    """Hash the stored content of the submissions in ``_spsc_candidates`` (their answers and
+    repeat rows, without ids or batch numbers) into ``_spsc_hashes``."""
     parts = []
-    if ctx.target is not None:
-        parts.append(
-            f"select submission_id, md5(cast(struct_pack(*columns(* exclude (submission_id))) as varchar)) as h "
-            f"from {ctx.target.table} "
-            f"semi join _spsc_candidates using (submission_id)")
     parts.append(
         "select submission_id, md5(string_agg(question || '=' || coalesce(value, chr(0)), chr(31) "
         "order by question)) as h from stg_survey__answers semi join _spsc_candidates using (submission_id) "

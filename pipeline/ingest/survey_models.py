@@ -1,10 +1,11 @@
 """Building the survey marts from the SQL models in ``pipeline/warehouse/models``.
 
-Intermediate models are temporary views of the connection; ``respondents``,
-``citizen_responses``, ``youth_responses`` and the codebook are tables (created by migration
-``010_survey``) refilled from their model inside the load's transaction; the two long marts
-(``survey_responses_long``, ``survey_repeat_rows``) are views, since a million respondents
-times thirty questions is a lot of rows to copy for nothing.
+Intermediate models are temporary views of the connection; the codebook marts are tables
+(created by migration ``010_survey``) refilled from their model inside the load's transaction;
+the two long marts (``survey_responses_long``, ``survey_repeat_rows``) are views, since a million
+respondents times thirty questions is a lot of rows to copy for nothing. ``respondents`` needs
+the project's form settings and is built by ``spsc build``
+(:func:`pipeline.indicators.sources.build_respondents`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,6 @@ import duckdb
 # in dependency order: (layer, model name, materialisation)
 SURVEY_MODELS: tuple[tuple[str, str, str], ...] = (
     ("intermediate", "int_survey__current_submissions", "temp view"),
-    ("intermediate", "int_survey__citizen_respondents", "temp view"),
-    ("intermediate", "int_survey__youth_respondents", "temp view"),
-    ("marts", "respondents", "table"),
-    ("marts", "citizen_responses", "table"),
-    ("marts", "youth_responses", "table"),
     ("marts", "codebook_questions", "table"),
     ("marts", "codebook_choices", "table"),
     ("marts", "survey_responses_long", "view"),
@@ -28,7 +24,7 @@ SURVEY_MODELS: tuple[tuple[str, str, str], ...] = (
     ("marts", "survey_repeat_instances", "view"),
 )
 # marts refilled one wave at a time (the others are small or views)
-_BY_WAVE = {"respondents", "citizen_responses", "youth_responses"}
+_BY_WAVE: set[str] = set()
 
 _AGE_GROUP_MACRO = """
 create or replace temp macro survey_age_group(age) as

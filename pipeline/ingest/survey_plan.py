@@ -1,9 +1,11 @@
 """Plans: for each column of a landed survey table, what it becomes and how it is checked.
 
-A plan is a list of :class:`Field` s, each with the SQL that cleans, recodes and types one
-source column (or a select_multiple's 0/1 columns) into one typed column. Mapped sources (the
-project forms, SPSS, plain CSV) become canonical questions; every other question keeps its
-codebook path. Personal columns never get a field: they are not read past the landing table.
+A plan is a list of :class:`Field` s, each with the SQL that cleans and types one source
+column (or a select_multiple's 0/1 columns) into one typed column named by the question's
+codebook path. A form's settings (the project's ``forms/<form_id>.yml`` or ``--mapping``) say
+which questions play a role (municipality names resolved to ids, design columns required and
+numeric, link codes pseudonymised); that changes how those fields are typed and checked, not
+their names. Personal columns never get a field: they are not read past the landing table.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from pipeline.errors import RejectedFile
 from pipeline.ingest.kobo import ExportTable
 from pipeline.ingest.survey_mapping import Mapping
-from pipeline.ingest.survey_schema import Canonical, Rule, Target, constraint_range, narrowed
+from pipeline.ingest.survey_schema import ROLE_RULES, Rule, constraint_range
 from pipeline.ingest.survey_sql import (
     as_boolean,
     as_date,
@@ -42,12 +44,12 @@ class Field:
 
     Attributes:
         column: name in the typed table (``c0``, ``c1`` ...: headers can be anything).
-        name: output name: the canonical question, or the codebook path.
+        name: output name: the question's codebook path.
         source: the source header(s), as the quarantine reports them.
         kind: how the value is typed (see :data:`pipeline.ingest.survey_schema.KINDS`).
         text_sql: the cleaned, recoded text over the landed rows (alias ``s``).
         stored: ``False`` for columns only checked (the 0/1 columns behind a select_multiple).
-        canonical: the field is a canonical question (goes to the target's staging table).
+        role: the role the form's settings give the question (``municipality``, ``weight`` ...).
     """
 
     column: str
@@ -60,7 +62,7 @@ class Field:
     choices: tuple[str, ...] | None = None
     required: str | None = None
     stored: bool = True
-    canonical: bool = False
+    role: str | None = None
     repeat_path: str | None = None
     indices: tuple[int, ...] = ()
     row_level: bool = False        # a problem here quarantines the row (else: the cell)
@@ -153,6 +155,9 @@ class _Counter:
         self.n += 1
         return f"c{self.n}"
 
+
+# roles whose problems quarantine the row (the municipality too, in a weighted survey)
+ROW_LEVEL_ROLES = frozenset({"weight", "stratum", "psu", "ssu", "code", "link", "consent"})
 
 _TEXTLIKE = {"text", "category", "multi"}
 AMBIGUOUS = "\x00ambiguous"  # joined labels that read as two different sets of choices
@@ -317,15 +322,15 @@ def _meta_sql(table: ExportTable, key: str) -> str | None:
     return _clean(h, "text") if h else None
 
 
-def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: Target | None,
-              *, kobo: bool, value_maps: dict[str, dict[str, str]] | None = None,
+def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, *, kobo: bool,
+              value_maps: dict[str, dict[str, str]] | None = None,
               id_column: str | None = None) -> TablePlan:
-    """The plan of a main table: canonical fields through the mapping (if any), generic
-    fields for every other question.
+    """The plan of a main table: one field per question, typed and checked as the form's
+    settings (if any) say for the questions that play a role.
 
     Raises:
-        RejectedFile: the mapping's required columns (identity, required canonical
-            questions) are not in the file.
+        RejectedFile: the identity column or a required role's question (design columns) is
+            not in the file.
     """
     plan = TablePlan(table)
     counter = _Counter()
@@ -340,8 +345,8 @@ def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: T
         wanted = mapping.respondent_id if mapping is not None and mapping.respondent_id else id_column
         header = _find_header(table, wanted)
         if header is None:
-            raise RejectedFile(f"the respondent id column {wanted!r} named by the mapping "
-                               "is missing", str(table.landed.file))
+            raise RejectedFile(f"the respondent id column {wanted!r} named by the form's "
+                               "settings is missing", str(table.landed.file))
         plan.id_sql = _clean(header, "text")
         plan.id_is_uuid = False
         plan.id_source = header
@@ -361,30 +366,86 @@ def plan_main(table: ExportTable, form: Form, mapping: Mapping | None, target: T
     # without _index (CSV exports), the data row number stands in (see type_table)
     plan.index_sql = as_integer(index) if index else None
     # the raw id never reaches a table: only its keyed pseudonym does
-    mapped_paths: set[str] = set()
+    id_paths: set[str] = set()
     if plan.id_source is not None:
         r = table.columns.get(plan.id_source)
-        mapped_paths.add(r.path if r is not None and r.path else plan.id_source)
-    if mapping is not None and target is not None:
-        missing = []
-        for name, spec in mapping.columns().items():
-            canonical = target.get(name)
-            f, paths = _canonical_field(table, form, canonical, spec.source, spec.recode, counter)
-            if f is None:
-                if canonical.required:
-                    missing.append(spec.source)
-                plan.notes.append(f"no column for {name} ({spec.source}): left empty")
-                continue
-            plan.fields.extend(f)
-            mapped_paths |= paths
-        if missing:
-            raise RejectedFile(f"missing required columns: {', '.join(missing)}", str(table.landed.file),
-                               "is this an export of the right form, with XML names or labels as headers?")
-    plan.fields += _question_fields(table, form, counter, skip=mapped_paths, with_indices=False,
+        id_paths.add(r.path if r is not None and r.path else plan.id_source)
+    plan.fields += _question_fields(table, form, counter, skip=id_paths, with_indices=False,
                                     value_maps=value_maps)
+    if mapping is not None:
+        _apply_roles(plan, table, form, mapping)
     # repeat instances held as [n] columns (wide CSV) are typed and checked with their row
     plan.fields += _question_fields(table, form, counter, skip=set(), with_indices=True, value_maps=value_maps)
     return plan
+
+
+def role_paths(form: Form, mapping: Mapping) -> tuple[dict[str, str], dict[str, str]]:
+    """Question path -> role for the questions the settings give a role in this form, and
+    the roles whose question the form does not have (reference -> role).
+
+    A question may be named by its path or, where unique, by its bare name.
+    """
+    wanted = {q: r for r, q in mapping.roles().items()}
+    wanted.update({q: "code" for q in mapping.link_codes()})
+    by_name: dict[str, list[str]] = {}
+    for q in form.questions:
+        by_name.setdefault(q.name, []).append(q.path)
+    found, absent = {}, {}
+    for ref, role in wanted.items():
+        if form.question(ref) is not None:
+            found[ref] = role
+        elif len(by_name.get(ref, [])) == 1:
+            found[by_name[ref][0]] = role
+        else:
+            absent[ref] = role
+    return found, absent
+
+
+def _apply_roles(plan: TablePlan, table: ExportTable, form: Form, mapping: Mapping) -> None:
+    paths, absent = role_paths(form, mapping)
+    seen = set()
+    for f in plan.fields:
+        role = paths.get(f.name)
+        if role is None or not f.stored:
+            continue
+        seen.add(f.name)
+        rule = ROLE_RULES.get(role)
+        f.role = role
+        # what makes a row unusable quarantines the row: a design column, a link code, the
+        # consent, and the municipality of a weighted survey (its domains); any other bad
+        # cell is loaded as missing
+        f.row_level = role in ROW_LEVEL_ROLES or (role == "municipality" and mapping.weighted)
+        if rule is None:  # sex, consent, phase: the form's own choices and checks
+            continue
+        if f.kind == "multi":
+            raise RejectedFile(f"{f.name} is a select_multiple and cannot be the {role}", str(table.landed.file))
+        for spec, vf in [(f, form), *((v, form.versions[name]) for name, v in (f.variants or {}).items())]:
+            _role_rule(spec, vf.question(f.name), rule, role, mapping)
+        if role == "municipality" and mapping.municipality is not None and mapping.municipality.recode:
+            # coded municipalities (an agency's 1..9) become names before they are resolved
+            f.text_sql = recode(f.text_sql, mapping.municipality.recode)
+    names = [q for q, role in {**paths, **absent}.items()
+             if role in ROLE_RULES and ROLE_RULES[role].required == "always" and q not in seen]
+    if names:
+        raise RejectedFile(f"missing required columns: {', '.join(names)}", str(table.landed.file),
+                           "is this an export of the right form, with XML names or labels as headers?")
+
+
+def _role_rule(f: Field, q: Question | None, rule, role: str, mapping: Mapping) -> None:
+    """Type and check one field (or one form version's reading of it) as its role needs."""
+    if rule.kind != f.kind:
+        f.kind = rule.kind
+        f.choices = None
+    if rule.kind in {"integer", "number"}:
+        lo, hi = constraint_range(q.constraint) if q is not None else (None, None)
+        f.lo = rule.lo if lo is None else (lo if rule.lo is None else max(lo, rule.lo))
+        f.hi = rule.hi if hi is None else (hi if rule.hi is None else min(hi, rule.hi))
+    else:
+        f.lo = f.hi = None
+    if rule.required:
+        f.required = rule.required
+    elif role == "municipality" and mapping.weighted:
+        f.required = "always"  # a weighted survey's domains need the municipality
 
 
 def _find_header(table: ExportTable, source: str) -> str | None:
@@ -398,47 +459,6 @@ def _find_header(table: ExportTable, source: str) -> str | None:
             return h
     low = source.strip().casefold()
     return next((h for h in table.columns if h.strip().casefold() == low), None)
-
-
-def _canonical_field(table: ExportTable, form: Form, canonical: Canonical, source: str,
-                     recodes: dict, counter: _Counter) -> tuple[list[Field] | None, set[str]]:
-    header = _find_header(table, source)
-    q = form.question(source) or (form.question(table.columns[header].path)
-                                  if header and table.columns[header].path else None)
-    kind = canonical.kind
-    options = [(r.choice, h) for h, r in table.of_kind("option").items()
-               if q is not None and r.path == q.path and not r.indices]
-    if header is None and not options:
-        return None, set()
-    if header is not None and table.columns[header].kind == "drop":
-        raise RejectedFile(f"the mapping maps {canonical.name} to {source!r}, which is personal",
-                           str(table.landed.file))
-    if kind == "multi":
-        # with the space-separated column, the 0/1 columns are redundant and not read
-        options = [] if header is not None else options
-        text = _multi_sql(header, options)
-    else:
-        text = _clean(header, "text" if recodes or table.label_values else kind)
-        if table.label_values and q is not None and q.list_name:
-            text = recode(text, label_recode(form, q.list_name))
-        text = recode(text, recodes)
-    choices = canonical.choices
-    if choices is None and kind in ("category", "municipality"):
-        if recodes:
-            choices = tuple(sorted({str(v) for v in recodes.values() if v is not None}))
-            if q is not None and q.list_name:
-                choices = tuple(dict.fromkeys([*choices, *form.choice_names(q.list_name)]))
-        elif q is not None and q.list_name:
-            choices = tuple(form.choice_names(q.list_name))
-    spec = canonical
-    if q is not None and kind in {"integer", "number"}:
-        spec = narrowed(canonical, *constraint_range(q.constraint))
-    source_text = header or ", ".join(h for _, h in options)
-    f = Field(column=counter.next(), name=canonical.name, source=source_text, kind=kind, text_sql=text,
-              lo=spec.lo, hi=spec.hi, choices=choices or None, required=canonical.required,
-              canonical=True, row_level=canonical.row_level)
-    fields = [f, *(_option_check(h, q, counter) for _, h in options)]
-    return fields, {q.path} if q is not None else {source}
 
 
 def plan_repeat(table: ExportTable, form: Form, value_maps: dict[str, dict[str, str]] | None = None) -> TablePlan:

@@ -1,120 +1,55 @@
-"""The canonical survey questions: one definition per question, whatever wave or source.
+"""What a survey column is checked against: kinds, ranges from XLSForm constraints, and the
+lazy pandera validation of a typed export.
 
-Each mapped source (a Kobo export of a project form, an SPSS file, a plain CSV) is renamed,
-typed and recoded into these questions; validation (pandera, lazy) checks them here, so one
-indicator definition serves every wave and source.
+Every question keeps its own name; a project's form settings (``forms/<form_id>.yml``) only say
+which questions play a role the pipeline needs (municipality, design columns, link codes,
+consent), which changes how they are typed and checked (see :mod:`pipeline.ingest.survey_plan`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
 
-# kinds: how a canonical question is typed and validated
+# kinds: how a column is typed and validated (``municipality`` resolves names to ``muni_id``;
+# ``code`` is a link code replaced by a keyed pseudonym)
 KINDS = ("integer", "number", "boolean", "category", "multi", "text", "date", "datetime",
          "municipality", "code")
 
 
 @dataclass(frozen=True)
-class Canonical:
-    """One canonical question.
+class RoleRule:
+    """How a question playing a role is typed and checked.
 
     Attributes:
-        name: column name in staging (``trust_municipality``).
-        kind: one of :data:`KINDS` (``municipality`` resolves names to ``muni_id``; ``code``
-            is a link code replaced by a keyed pseudonym).
-        lo, hi: inclusive valid range for numbers.
-        choices: valid values of a category; ``None`` takes them from the source codebook.
-        required: ``always``, ``answering`` (only when the respondent consented) or ``None``.
-        sql_type: the staging column type.
-        row_level: the row is unusable without a valid value (an identity, a design column,
-            the consent): a problem quarantines the row. Any other bad cell is loaded as
-            missing, with the value and reason in the quarantine.
+        kind: one of :data:`KINDS`.
+        lo, hi: inclusive valid range for numbers (narrowed by the form's own constraint).
+        required: ``always``, ``answering`` (only when the respondent consented) or ``None``
+            (keep the form's own rule).
     """
 
-    name: str
     kind: str
     lo: float | None = None
     hi: float | None = None
-    choices: tuple[str, ...] | None = None
     required: str | None = None
-    sql_type: str = "varchar"
-    row_level: bool = False
 
 
-@dataclass(frozen=True)
-class Target:
-    """A canonical model: its staging table and questions."""
+# role -> rule; design columns are what a weighted survey cannot do without
+ROLE_RULES = {
+    "municipality": RoleRule("municipality"),
+    "weight": RoleRule("number", lo=0.0, required="always"),
+    "stratum": RoleRule("text", required="always"),
+    "psu": RoleRule("text", required="always"),
+    "ssu": RoleRule("text", required="always"),
+    "fpc": RoleRule("number", lo=1.0),
+    "fpc2": RoleRule("number", lo=1.0),
+    "age": RoleRule("integer", lo=0, hi=120),
+    "birth_year": RoleRule("integer", lo=1900, hi=2100),
+    "code": RoleRule("code"),
+}
 
-    name: str
-    table: str
-    form_id: str
-    questions: tuple[Canonical, ...]
-    consent: str | None = None  # the question whose 'yes' makes 'answering' fields required
-
-    def get(self, name: str) -> Canonical | None:
-        return next((q for q in self.questions if q.name == name), None)
-
-    @property
-    def columns(self) -> list[str]:
-        return [q.name if q.kind != "municipality" else "muni_id" for q in self.questions]
-
-
-def _int(name, lo, hi, required=None):
-    return Canonical(name, "integer", lo, hi, required=required, sql_type="integer")
-
-
-def _cat(name, choices=None, required=None, row_level=False):
-    return Canonical(name, "category", choices=choices, required=required, row_level=row_level)
-
-
-_TIMES = (Canonical("started_at", "datetime", sql_type="timestamp"),
-          Canonical("ended_at", "datetime", sql_type="timestamp"),
-          Canonical("interview_date", "date", sql_type="date"))
-_TRUST = ("trust_municipality", "trust_csw", "trust_employment", "trust_health",
-          "trust_mental_health", "trust_schools")
-
-CITIZEN = Target(
-    name="citizen", table="stg_survey__citizen", form_id="spsc_citizen_survey", consent="consent",
-    questions=(
-        *_TIMES,
-        _cat("consent", ("yes", "no"), required="always", row_level=True),
-        Canonical("municipality", "municipality", required="always", row_level=True),
-        Canonical("settlement", "text"),
-        _cat("urban_rural", ("urban", "rural")),
-        _cat("sex", ("male", "female"), required="answering"),
-        _int("age", 18, 100, required="answering"),
-        _cat("education"), _cat("employment"), _cat("displacement"),
-        *(_int(t, 0, 10) for t in _TRUST),
-        _int("views_considered", 1, 5), _int("satisfaction_social", 1, 5),
-        Canonical("dialogue_participation", "boolean", sql_type="boolean"),
-        _int("trust_other_entity", 0, 10),
-        Canonical("contact_willing", "multi", choices=("neighbour", "colleague", "friend", "in_law", "none")),
-        _cat("stratum", required="always", row_level=True),
-        _cat("psu", required="always", row_level=True),
-        Canonical("weight", "number", lo=0.0, required="always", sql_type="double", row_level=True),
-        Canonical("fpc", "number", lo=1.0, sql_type="double"),
-    ),
-)
-
-YOUTH = Target(
-    name="youth", table="stg_survey__youth", form_id="spsc_youth_prepost",
-    questions=(
-        *_TIMES,
-        Canonical("participant_code", "code", required="always", row_level=True),
-        _cat("phase", ("pre", "post"), required="always", row_level=True),
-        Canonical("municipality", "municipality", required="always"),
-        _cat("sex", ("male", "female"), required="always"),
-        _int("age", 15, 100, required="always"),
-        _cat("activity_type"),
-        *(_int(f"att_{i}", 1, 5) for i in range(1, 5)),
-        *(_int(f"eff_{i}", 1, 5) for i in range(1, 4)),
-    ),
-)
-
-TARGETS = {t.name: t for t in (CITIZEN, YOUTH)}
 
 _BOUND = re.compile(r"^\s*\.\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 
@@ -142,13 +77,6 @@ def constraint_range(expr: str | None) -> tuple[float | None, float | None]:
         else:
             hi = num - 1 if num.is_integer() else num
     return lo, hi
-
-
-def narrowed(q: Canonical, lo: float | None, hi: float | None) -> Canonical:
-    """The question with its range narrowed by a form's own constraint."""
-    new_lo = lo if q.lo is None else (q.lo if lo is None else max(q.lo, lo))
-    new_hi = hi if q.hi is None else (q.hi if hi is None else min(q.hi, hi))
-    return replace(q, lo=new_lo, hi=new_hi)
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def _catalogue_meta(con) -> dict[str, dict[str, str]]:
     except ImportError:
         return meta
     try:
-        catalogue = load_catalogue()
+        catalogue = load_catalogue(settings().require_project())
     except SpscError as exc:  # a broken catalogue is reported, but maps can use the ids
         _say(f"indicator labels: catalogue not loaded ({exc.one_line()}); using ids")
         return meta
@@ -157,6 +157,9 @@ def maps_command(
     from pipeline.maps.geography import load_geography
 
     s = settings()
+    if s.project is not None and not s.project.area:
+        _say("maps skipped: the project has no municipalities (spsc.yml: area)")
+        return
     try:
         geo = load_geography(s)
     except BoundariesMissing as exc:
@@ -175,7 +178,7 @@ def maps_command(
         written.append(png.stem)
         _say(f"wrote {png} and .svg ({time.perf_counter() - t0:.1f} s)")
 
-    save(lambda: render.overview_map(geo, lang=lang, period=period), f"overview_{lang}")
+    save(lambda: render.overview_map(geo, lang=lang, period=period, settings=s), f"overview_{lang}")
 
     con = None
     if not s.db.exists():
@@ -186,15 +189,15 @@ def maps_command(
         con = open_published(s.db)
     try:
         if con is not None:
-            _indicator_and_change_maps(con, geo, period, lang, s.min_cell, save)
-            _ties_map(con, geo, period, lang, save)
+            _indicator_and_change_maps(con, geo, period, lang, s.min_cell, save, s)
+            _ties_map(con, geo, period, lang, save, s)
     finally:
         if con is not None:
             con.close()
     _say(f"{len(written)} maps in {folder}")
 
 
-def _indicator_and_change_maps(con, geo, period: str, lang: str, min_cell: int, save) -> None:
+def _indicator_and_change_maps(con, geo, period: str, lang: str, min_cell: int, save, s) -> None:
     from pipeline.maps import render
 
     values, why = _table(con, "indicator_values")
@@ -211,7 +214,7 @@ def _indicator_and_change_maps(con, geo, period: str, lang: str, min_cell: int, 
         info = meta.get(ind, {})
         save(lambda ind=ind, info=info: render.indicator_map(
             muni, ind, period, label=info.get(lang, ind), unit=info.get("unit"), geo=geo,
-            lang=lang, min_cell=min_cell), f"indicator_{ind}_{period}_{lang}")
+            lang=lang, min_cell=min_cell, settings=s), f"indicator_{ind}_{period}_{lang}")
 
     changes, why = _table(con, "indicator_changes")
     if changes is None:
@@ -226,11 +229,11 @@ def _indicator_and_change_maps(con, geo, period: str, lang: str, min_cell: int, 
         info = meta.get(ind, {})
         save(lambda ind=ind, baseline=baseline, info=info: render.change_map(
             muni, ind, baseline, period, changes_df=changes, label=info.get(lang, ind),
-            unit=info.get("unit"), geo=geo, lang=lang, min_cell=min_cell),
+            unit=info.get("unit"), geo=geo, lang=lang, min_cell=min_cell, settings=s),
             f"change_{ind}_{baseline}_{period}_{lang}")
 
 
-def _ties_map(con, geo, period: str, lang: str, save) -> None:
+def _ties_map(con, geo, period: str, lang: str, save, s) -> None:
     from pipeline.maps import render
 
     ties, why = _table(con, "cross_entity_ties")
@@ -240,4 +243,4 @@ def _ties_map(con, geo, period: str, lang: str, save) -> None:
     if not (ties["period"] == period).any():
         _say(f"ties map skipped: cross_entity_ties has no rows for {period}")
         return
-    save(lambda: render.ties_map(ties, period, geo=geo, lang=lang), f"ties_{period}_{lang}")
+    save(lambda: render.ties_map(ties, period, geo=geo, lang=lang, settings=s), f"ties_{period}_{lang}")

@@ -294,17 +294,22 @@ def _read_cache(folder: Path) -> Geography:
 
 def build_cache(settings: Settings) -> Geography:
     """Derive the geography from the stored sources and write the GeoParquet cache."""
-    from pipeline.reference import municipalities
-
     paths = require_boundaries(settings)
-    reference = municipalities()
+    reference = _reference(settings)
     geo = build_geography(*read_sources(paths), reference)
     write_cache(geo, cache_dir(settings), _manifest(paths, reference))
     return geo
 
 
+def _reference(settings: Settings) -> pd.DataFrame:
+    """The reference table with the settings' project area marked (``is_project``)."""
+    from pipeline.reference import with_area
+
+    return with_area(settings.project.area if settings.project is not None else ())
+
+
 @lru_cache(maxsize=4)
-def _load(folder: str, manifest_json: str, boundaries_dir: str) -> Geography:
+def _load(folder: str, manifest_json: str, boundaries_dir: str, area: tuple[str, ...] = ()) -> Geography:
     path = Path(folder)
     try:
         on_disk = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
@@ -312,10 +317,10 @@ def _load(folder: str, manifest_json: str, boundaries_dir: str) -> Geography:
         on_disk = None
     if on_disk == json.loads(manifest_json):
         return _read_cache(path)
-    from pipeline.reference import municipalities
+    from pipeline.reference import with_area
 
     paths = {s.level: Path(boundaries_dir) / s.file_name for s in SOURCES}
-    geo = build_geography(*read_sources(paths), municipalities())
+    geo = build_geography(*read_sources(paths), with_area(area))
     write_cache(geo, path, json.loads(manifest_json))
     return geo
 
@@ -329,9 +334,9 @@ def load_geography(settings: Settings) -> Geography:
     Raises:
         BoundariesMissing: the source files are not stored yet (one line says how to get them).
     """
-    from pipeline.reference import municipalities
-
     paths = require_boundaries(settings)
-    manifest = _manifest(paths, municipalities())
+    reference = _reference(settings)
+    manifest = _manifest(paths, reference)
+    area = tuple(reference.loc[reference["is_project"], "muni_id"])
     return _load(str(cache_dir(settings)), json.dumps(manifest, sort_keys=True),
-                 str(settings.boundaries_dir))
+                 str(settings.boundaries_dir), area)

@@ -43,15 +43,31 @@ from pipeline.maps.style import (
     words,
 )
 
-# Where a label's anchor moves from the polygon's pole of inaccessibility (metres, UTM 33N):
-# long, thin Bosansko Grahovo and big Glamoč have their poles side by side, so their names
-# would collide at slide size; each moves into its own polygon's spare room.
-LABEL_NUDGE = {"bosansko_grahovo": (-9000, 6000), "glamoc": (7000, -5000)}
 FURNITURE_SCALE = 0.25
 
 
 def _geo(geo: Geography | None, settings: Settings | None) -> Geography:
     return geo if geo is not None else load_geography(settings or get_settings())
+
+
+def _project(settings: Settings | None):
+    s = settings or get_settings()
+    return s.project
+
+
+def _words(lang: str, geo: Geography, settings: Settings | None) -> dict[str, str]:
+    """The map vocabulary with the project's name and number of municipalities filled in."""
+    project = _project(settings)
+    n = int(geo.municipalities["is_project"].sum()) if "is_project" in geo.municipalities else None
+    return words(lang, project.name if project is not None else "", n)
+
+
+def _label_nudges(settings: Settings | None) -> dict[str, tuple[float, float]]:
+    """Where a label's anchor moves from the polygon's pole of inaccessibility (metres, UTM
+    33N), from ``spsc.yml`` (``maps.label_nudge``): where two municipalities' poles sit side by
+    side their names would collide at slide size; each can move into its polygon's spare room."""
+    project = _project(settings)
+    return dict(project.config.maps.label_nudge) if project is not None else {}
 
 
 def _furniture(ax, lang: str, scale_fraction: float = FURNITURE_SCALE,
@@ -67,14 +83,14 @@ def _furniture(ax, lang: str, scale_fraction: float = FURNITURE_SCALE,
 
 
 def _project_labels(ax, placer: fu.LabelPlacer, geo: Geography, texts: dict[str, str],
-                    size: float = 10.5) -> None:
+                    size: float = 10.5, nudges: dict | None = None) -> None:
     """One label per project municipality, smallest first so small polygons choose first."""
     munis, _, _ = geo.in_crs()
     pts = geo.label_points()
     area = dict(zip(munis["muni_id"], munis["area_km2"], strict=True))
     for muni_id in sorted(texts, key=area.get):
         p = pts[muni_id]
-        dx, dy = LABEL_NUDGE.get(muni_id, (0, 0))
+        dx, dy = (nudges or {}).get(muni_id, (0, 0))
         placer.place(fu.Label(p.x + dx, p.y + dy, texts[muni_id], size=size))
 
 
@@ -86,7 +102,7 @@ def _bih(geo: Geography) -> shapely.Geometry:
 
 def overview_map(geo: Geography | None = None, *, lang: str = "en", period: str | None = None,
                  settings: Settings | None = None) -> Figure:
-    """BiH with its entities and the IEBL (left) and the nine project municipalities (right).
+    """BiH with its entities and the IEBL (left) and the project's municipalities (right).
 
     Args:
         geo: the geography (loaded from the settings' cache when omitted).
@@ -94,7 +110,7 @@ def overview_map(geo: Geography | None = None, *, lang: str = "en", period: str 
         period: printed in the footer when given.
     """
     geo = _geo(geo, settings)
-    w = words(lang)
+    w = _words(lang, geo, settings)
     munis, entities, _ = geo.in_crs()
     project = munis[munis["is_project"]]
     bih = _bih(geo)
@@ -139,7 +155,7 @@ def overview_map(geo: Geography | None = None, *, lang: str = "en", period: str 
                            clip_on=False))
     zplacer = _furniture(zx, lang, 0.3)
     _project_labels(zx, zplacer, geo, {r.muni_id: r.name for r in project.itertuples()},
-                    size=11)
+                    size=11, nudges=_label_nudges(settings))
     fu.entity_labels(zx, zplacer, fu.in_view(entities, box), project, lang, size=10,
                      keep_out=zplacer.keep_out)
     fu.neighbour_labels(zx, zplacer, bih, lang)
@@ -196,7 +212,8 @@ def _value_line(row, scale: ValueScale, with_ci: bool) -> str:
 def _choropleth(ax, geo: Geography, vals: pd.DataFrame, scale: ValueScale, lang: str,
                 min_cell: int, cmap, with_ci: bool = True,
                 extra: dict[str, str] | None = None) -> tuple[dict[str, bool], dict[str, str]]:
-    """One panel: grey context, the nine coloured by value, the IEBL; labels are placed later.
+    """One panel: grey context, the project's municipalities coloured by value, the IEBL;
+    labels are placed later.
 
     Returns which legend entries the panel needs (suppressed, wide, no_data) and the label
     text of each project municipality.
@@ -242,10 +259,10 @@ def _choropleth(ax, geo: Geography, vals: pd.DataFrame, scale: ValueScale, lang:
 
 
 def _label_panel(ax, geo: Geography, texts: dict[str, str], lang: str, size: float,
-                 scale_fraction: float = FURNITURE_SCALE) -> None:
+                 scale_fraction: float = FURNITURE_SCALE, nudges: dict | None = None) -> None:
     munis, entities, _ = geo.in_crs()
     placer = _furniture(ax, lang, scale_fraction)
-    _project_labels(ax, placer, geo, texts, size=size)
+    _project_labels(ax, placer, geo, texts, size=size, nudges=nudges)
     fu.entity_labels(ax, placer, fu.in_view(entities, fu.view_box(ax)),
                      munis[munis["is_project"]], lang, size=9.5, keep_out=placer.keep_out)
     fu.neighbour_labels(ax, placer, _bih(geo), lang, size=9)
@@ -292,7 +309,7 @@ def indicator_map(values_df: pd.DataFrame, indicator: str, period: str, *,
                   geo: Geography | None = None, lang: str = "en", min_cell: int = 10,
                   data_source: str | None = None,
                   settings: Settings | None = None) -> Figure:
-    """The nine municipalities coloured by one indicator in one period, with 95% CIs.
+    """The project's municipalities coloured by one indicator in one period, with 95% CIs.
 
     Args:
         values_df: rows shaped like ``indicator_values``; only ``dimension == 'municipality'``
@@ -309,7 +326,7 @@ def indicator_map(values_df: pd.DataFrame, indicator: str, period: str, *,
         data_source: the data line of the footer.
     """
     geo = _geo(geo, settings)
-    w = words(lang)
+    w = _words(lang, geo, settings)
     sc = resolve_scale(_scale_rows(values_df, indicator, period), unit, scale, lang)
     cmap = mpl.colormaps[SEQUENTIAL_CMAP]
     vals = _values_for(values_df, indicator, period)
@@ -322,7 +339,7 @@ def indicator_map(values_df: pd.DataFrame, indicator: str, period: str, *,
                    fu.footer(lang, shown, data_source or w["data_values"]))
     ax = fu.map_axes(fig, [0.035, 0.10, 0.56, 0.74], frame=True)
     seen, texts = _choropleth(ax, geo, vals, sc, lang, min_cell, cmap)
-    _label_panel(ax, geo, texts, lang, size=10.5)
+    _label_panel(ax, geo, texts, lang, size=10.5, nudges=_label_nudges(settings))
     _colorbar(fig, [0.635, 0.74, 0.33, 0.035], sc, cmap)
     notes = [w["value_ci"] if has_ci else w["value_plain"]]
     notes += [_wide_note(sc, lang)] if seen["wide"] else []
@@ -367,7 +384,7 @@ def change_map(values_df: pd.DataFrame, indicator: str, baseline: str, latest: s
         label, unit, scale, geo, lang, min_cell, data_source: as for :func:`indicator_map`.
     """
     geo = _geo(geo, settings)
-    w = words(lang)
+    w = _words(lang, geo, settings)
     sc = resolve_scale(_scale_rows(values_df, indicator, latest), unit, scale, lang)
     cmap = mpl.colormaps[SEQUENTIAL_CMAP]
     base, last = (_values_for(values_df, indicator, p) for p in (baseline, latest))
@@ -391,7 +408,7 @@ def change_map(values_df: pd.DataFrame, indicator: str, baseline: str, latest: s
                                   extra=ex)
         seen_all = {k: seen_all[k] or seen[k] for k in seen_all}
         ax.set_title(title, fontsize=13, fontweight="bold", color=TEXT, loc="left", pad=6)
-        _label_panel(ax, geo, texts, lang, size=9.5, scale_fraction=0.3)
+        _label_panel(ax, geo, texts, lang, size=9.5, scale_fraction=0.3, nudges=_label_nudges(settings))
     _colorbar(fig, [0.685, 0.74, 0.285, 0.035], sc, cmap)
     notes = [w["value_change"]]
     if seen_all["wide"]:
@@ -431,7 +448,7 @@ def ties_map(ties_df: pd.DataFrame, period: str, *, geo: Geography | None = None
         geo, lang, data_source: as for :func:`indicator_map`.
     """
     geo = _geo(geo, settings)
-    w = words(lang)
+    w = _words(lang, geo, settings)
     munis, _, _ = geo.in_crs()
     pts = geo.label_points()
     ties = ties_df[(ties_df["period"] == period) & (ties_df["n_ties"] > 0)]

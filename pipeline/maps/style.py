@@ -44,9 +44,9 @@ NEIGHBOUR_NAMES = {
 
 WORDS = {
     "en": {
-        "overview_title": "Nine project municipalities along the inter-entity line",
+        "overview_title": "The {project_}project area: {count} municipalities",
         "overview_sub": "Bosnia and Herzegovina: entities, the Inter-Entity Boundary Line and "
-                        "the SPSC project area",
+                        "the {project_}project area",
         "project_area": "Project area",
         "project": "Project municipality",
         "iebl": "Inter-Entity Boundary Line (IEBL)",
@@ -54,7 +54,7 @@ WORDS = {
         "state_border": "State border of BiH",
         "other_munis": "Other municipalities",
         "estimate_ci": "estimate with 95% confidence interval",
-        "nine": "Nine project municipalities",
+        "nine": "{count} project municipalities",
         "value_ci": "Labels: estimate (95% confidence interval)",
         "value_plain": "Labels: value (a count from the registers, no sampling error)",
         "counted": "counted from the attendance registers",
@@ -78,17 +78,17 @@ WORDS = {
         "ties_total_one": "{n} ties between one pair of municipalities",
         "ties_none": "No cross-entity ties recorded in this period",
         "period": "Period",
-        "data_values": "Data: SPSC M&E warehouse (indicator_values)",
-        "data_ties": "Data: SPSC attendance records (cross_entity_ties)",
-        "data_overview": "Project municipalities: SPSC project document",
+        "data_values": "Data: {project_}M&E warehouse (indicator_values)",
+        "data_ties": "Data: {project_}attendance records (cross_entity_ties)",
+        "data_overview": "Project municipalities: {project_}project settings (spsc.yml)",
         "north": "N",
         "points": "points",
         "pp": "pp",
     },
     "bs": {
-        "overview_title": "Devet projektnih općina duž međuentitetske linije",
+        "overview_title": "Područje projekta{_project}: {count} općina/opština",
         "overview_sub": "Bosna i Hercegovina: entiteti, međuentitetska linija razgraničenja i "
-                        "područje projekta SPSC",
+                        "područje projekta{_project}",
         "project_area": "Područje projekta",
         "project": "Projektna općina/opština",
         "iebl": "Međuentitetska linija razgraničenja (IEBL)",
@@ -96,7 +96,7 @@ WORDS = {
         "state_border": "Državna granica BiH",
         "other_munis": "Ostale općine/opštine",
         "estimate_ci": "procjena s intervalom pouzdanosti od 95%",
-        "nine": "Devet projektnih općina",
+        "nine": "Projektne općine/opštine ({count})",
         "value_ci": "Oznake: procjena (interval pouzdanosti od 95%)",
         "value_plain": "Oznake: vrijednost (prebrojano iz evidencija, bez greške uzorka)",
         "counted": "prebrojano iz evidencija prisustva",
@@ -120,9 +120,9 @@ WORDS = {
         "ties_total_one": "{n} veza između jednog para općina/opština",
         "ties_none": "U ovom periodu nema zabilježenih veza između entiteta",
         "period": "Period",
-        "data_values": "Podaci: SPSC M&E skladište podataka (indicator_values)",
-        "data_ties": "Podaci: SPSC evidencija prisustva (cross_entity_ties)",
-        "data_overview": "Projektne općine: projektni dokument SPSC",
+        "data_values": "Podaci: {project_}M&E skladište podataka (indicator_values)",
+        "data_ties": "Podaci: {project_}evidencija prisustva (cross_entity_ties)",
+        "data_overview": "Projektne općine: postavke projekta{_project} (spsc.yml)",
         "north": "S",
         "points": "poena",
         "pp": "p. p.",
@@ -138,8 +138,16 @@ def period_text(period: str, lang: str) -> str:
     return PERIOD_WORDS.get(period, {}).get(lang, period)
 
 
-def words(lang: str) -> dict[str, str]:
-    """The map vocabulary in ``lang`` (``en`` or ``bs``)."""
+def words(lang: str, project: str = "", n: int | None = None) -> dict[str, str]:
+    """The map vocabulary in ``lang`` (``en`` or ``bs``), naming the project and the number of
+    its municipalities where a text speaks of them."""
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {sorted(WORDS)}, not {lang!r}")
-    return WORDS[lang]
+    fill = {"{project_}": f"{project} " if project else "", "{_project}": f" {project}" if project else "",
+            "{count}": "" if n is None else str(n)}
+    out = {}
+    for key, text in WORDS[lang].items():
+        for mark, value in fill.items():
+            text = text.replace(mark, value)
+        out[key] = text
+    return out

@@ -1,6 +1,7 @@
-"""Reference data written by the project from public facts: municipalities, aliases, census.
+"""Reference data from public facts: the 142 municipalities, aliases, census.
 
-See ``README.md`` in this folder for sources. Tables are small and read once per process.
+Tables are small and read once per process. Which municipalities a project works in is the
+project's (``spsc.yml``, ``area``), not the reference data's: :func:`with_area` marks them.
 """
 
 from __future__ import annotations
@@ -10,11 +11,6 @@ from importlib import resources
 
 import pandas as pd
 
-PROJECT_MUNICIPALITIES = (
-    "bosansko_grahovo", "bosanski_petrovac", "drvar", "glamoc", "kljuc", "livno",
-    "sanski_most", "mrkonjic_grad", "ribnik",
-)
-
 
 def _read(name: str) -> pd.DataFrame:
     with resources.files(__package__).joinpath(name).open("rb") as fh:
@@ -23,9 +19,14 @@ def _read(name: str) -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def municipalities() -> pd.DataFrame:
-    """One row per municipality of the 2013 frame (142): id, names, entity, canton, flags."""
-    df = _read("municipalities.csv")
-    df["is_project"] = df["is_project"].eq("true")
+    """One row per municipality of the 2013 frame (142): id, names, entity, canton, shape id."""
+    return _read("municipalities.csv")
+
+
+def with_area(area: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """:func:`municipalities` with ``is_project``: whether each is in the project's area."""
+    df = municipalities().copy()
+    df["is_project"] = df["muni_id"].isin(list(area))
     return df
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.errors import SpscError
-from pipeline.reference import PROJECT_MUNICIPALITIES
+from pipeline.reference import municipalities
 from pipeline.reports.html import page
 from pipeline.reports.text import t
 
@@ -46,7 +46,7 @@ KERNEL = "python3"
 # errors in the notebook's cells are in the notebook, not in this log
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 OWNED = {"index.html", "executed", "figures", "tables"}  # rebuilt by every run
-REPORT_STEMS = {"project", *PROJECT_MUNICIPALITIES}  # <stem>.html and <stem>.pdf
+REPORT_STEMS = {"project", *municipalities()["muni_id"]}  # <stem>.html and <stem>.pdf
 
 
 @dataclass(frozen=True)
@@ -89,18 +89,18 @@ class BatchResult:
 
 
 def plan(period: str, municipalities: list[str], lang: str, names: dict[str, str],
-         project: bool = True, notebooks: Path | None = None) -> list[Job]:
+         project: bool = True, notebooks: Path | None = None, name: str = "") -> list[Job]:
     """The reports of a batch: the project report and one profile per municipality id.
 
     ``notebooks`` is the folder holding the two notebooks (default: ``notebooks/`` of the
-    checkout).
+    checkout); ``name`` is the project's short name (for the titles).
     """
     notebooks = notebooks or NOTEBOOKS_DIR
     jobs = []
     if project:
         jobs.append(Job("project", notebooks / PROJECT_NOTEBOOK,
                         {"period": period, "municipality": None, "lang": lang},
-                        t("title_project", lang, period=period)))
+                        t("title_project", lang, period=period, project=name)))
     for muni in municipalities:
         jobs.append(Job(muni, notebooks / PROFILE_NOTEBOOK,
                         {"period": period, "municipality": muni, "lang": lang},
@@ -161,7 +161,7 @@ def run_job(job: Job, folder: str, warehouse: str, lang: str, browser: str | Non
     config.KernelManager.ip = os.path.join(sockets, "k")
     outcome = Outcome(job.name, job.title, ok=True, notebook=f"executed/{executed.name}")
     params = {**job.parameters, "warehouse": warehouse, "output_dir": str(out),
-              "maps_dir": str(out / "figures")}
+              "maps_dir": str(out / "figures"), "project": os.environ.get("SPSC_PROJECT", "")}
     try:
         pm.execute_notebook(str(job.notebook), str(executed), parameters=params,
                             kernel_name=KERNEL, progress_bar=False, log_output=False,
@@ -206,7 +206,7 @@ def _links(folder: Path, sub: str) -> str:
 
 
 def write_index(folder: Path, period: str, lang: str, outcomes: list[Outcome], made_at: str,
-                extra: list[str]) -> Path:
+                extra: list[str], name: str = "") -> Path:
     """``index.html``: every report with its status and files, then the other files, figures
     and tables."""
     ok, bad = t("status_ok", lang), t("status_failed", lang)
@@ -227,12 +227,12 @@ def write_index(folder: Path, period: str, lang: str, outcomes: list[Outcome], m
     others = sorted(p.name for p in folder.iterdir() if p.is_file() and not _owned(p.name))
     other_links = "".join(f'<p><a href="{html.escape(d)}">{html.escape(d)}</a></p>' for d in others)
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in extra if n)
-    body = (f"<h1>{html.escape(t('index_title', lang, period=period))}</h1>"
+    body = (f"<h1>{html.escape(t('index_title', lang, period=period, project=name))}</h1>"
             f'<p class="subtitle">{html.escape(made_at)}</p>'
             f'<table class="report-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
             f"{other_links}{_links(folder, 'figures')}{_links(folder, 'tables')}{notes}")
     path = folder / "index.html"
-    path.write_text(page(t("index_title", lang, period=period), body, lang), encoding="utf-8")
+    path.write_text(page(t("index_title", lang, period=period, project=name), body, lang), encoding="utf-8")
     return path
 
 
@@ -300,7 +300,8 @@ def run_batch(settings: Settings, period: str, jobs: list[Job], lang: str = "en"
     try:
         for sub in ("executed", "figures", "tables"):
             (tmp / sub).mkdir()
-        env = {**kernel_environment(), "SPSC_HOME": str(settings.home),
+        project = settings.require_project()
+        env = {**kernel_environment(), "SPSC_HOME": str(settings.home), "SPSC_PROJECT": str(project.root),
                "SPSC_DB": str(settings.db), "SPSC_MIN_CELL": str(settings.min_cell),
                "SPSC_PROCESSED": str(settings.processed_dir),
                "SPSC_BOUNDARIES_DIR": str(settings.boundaries_dir)}
@@ -311,11 +312,14 @@ def run_batch(settings: Settings, period: str, jobs: list[Job], lang: str = "en"
             con = data.open_warehouse(settings.db)
             try:
                 values, ties = data.indicator_values(con, period), data.ties(con)
-                changes = data.changes_through(values, data.indicator_changes(con), period)
+                from pipeline.indicators.catalogue import load_catalogue
+
+                catalogue = load_catalogue(project)
+                changes = data.changes_through(values, data.indicator_changes(con), period, catalogue)
             finally:
                 con.close()
             maps = report_maps.write_maps(tmp / "figures", settings, values, changes, ties,
-                                          period, lang)
+                                          period, lang, catalogue)
             for w in warm:
                 w.result()
             futures = [pool.submit(run_job, job, str(tmp), str(settings.db), lang, browser)
@@ -326,7 +330,7 @@ def run_batch(settings: Settings, period: str, jobs: list[Job], lang: str = "en"
             extra.append(t("maps_unavailable", lang, reason=maps["unavailable"]))
         made_at = datetime.now().astimezone().isoformat(timespec="seconds")
         carry_over(final, tmp)
-        write_index(tmp, period, lang, outcomes, made_at, extra)
+        write_index(tmp, period, lang, outcomes, made_at, extra, project.name)
         _swap(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

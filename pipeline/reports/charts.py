@@ -15,7 +15,7 @@ import textwrap
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pipeline.reports.text import suppressed_text, t, value
+from pipeline.reports.text import is_mean, mean_range, suppressed_text, t, value
 
 SIZE = (10.0, 5.6)  # inches, 16:9: fills a slide at 150 dpi
 DATA = "#1f5f8b"
@@ -42,8 +42,8 @@ def _style(ax, value_axis: str = "x") -> None:
 def _limits(unit: str, highs: list[float]) -> tuple[float, float]:
     if unit == "percent":
         return 0.0, 100.0
-    if unit == "score_0_10":
-        return 0.0, 10.0
+    if is_mean(unit) and mean_range(unit):
+        return mean_range(unit)
     top = max([h for h in highs if h is not None and not math.isnan(h)] or [1.0])
     return 0.0, top * 1.15 + 1
 
@@ -71,8 +71,9 @@ def axis_label(unit: str, lang: str, counts_people: bool = True) -> str:
     """The value axis' title for a unit."""
     if unit == "percent":
         return t("axis_percent", lang)
-    if unit == "score_0_10":
-        return t("axis_score_0_10", lang)
+    if is_mean(unit):
+        rng = mean_range(unit)
+        return t("axis_mean", lang) + (f" ({rng[0]:g}-{rng[1]:g})" if rng else "")
     return t("axis_people", lang) if counts_people else t("axis_count", lang)
 
 
@@ -87,7 +88,8 @@ def dot_chart(cells: pd.DataFrame, title: str, unit: str, lang: str, min_cell: i
             ``ci_high``, ``suppressed``; optional ``section`` (a gap is left between sections)
             and ``key`` (compared with ``highlight``).
         title: the chart's title (the indicator's label).
-        unit: ``percent``, ``score_0_10`` or ``count`` (fixes the axis and its label).
+        unit: ``percent``, ``mean 0-10`` (a mean on its scale) or ``count`` (fixes the axis
+            and its label).
         highlight: ``key`` of the row drawn in the emphasis colour.
         reference: a vertical line (e.g. the project average) with ``reference_label``.
         note: a line under the chart (e.g. what the bars are).

@@ -14,7 +14,7 @@ from pipeline.errors import SpscError
 def report_command(
     period: Annotated[str, typer.Option(help="Reporting quarter, e.g. 2024Q4.")],
     municipality: Annotated[str | None, typer.Option(help="Only this municipality's profile (name or id).")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="The project report and all nine municipality profiles.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="The project report and a profile per municipality of the project.")] = False,
     workers: Annotated[int | None, typer.Option(help="Notebooks run at once (default: number of cores).")] = None,
     lang: Annotated[str, typer.Option(help="Language of the reports: en or bs.")] = "en",
     pdf: Annotated[bool | None, typer.Option("--pdf/--no-pdf", help="PDF of each report (default: when chromium is installed).")] = None,
@@ -34,19 +34,21 @@ def report_command(
     if workers is not None and workers < 1:
         raise SpscError("--workers must be 1 or more", "--workers")
     s = settings()
+    setup = s.require_project()
     _snapshot(s, period, restate)
     con = data.open_warehouse(s.db)
     try:
-        project = data.project_municipalities(con)
+        project = data.project_municipalities(con, setup.area)
         names = data.municipality_names(con)
     finally:
         con.close()
     if all_:
-        jobs = plan(period, project, lang, names)
+        jobs = plan(period, project, lang, names, name=setup.name)
     elif municipality:
-        jobs = plan(period, [resolve_municipality(municipality, project)], lang, names, project=False)
+        jobs = plan(period, [resolve_municipality(municipality, project)], lang, names, project=False,
+                    name=setup.name)
     else:
-        jobs = plan(period, [], lang, names)
+        jobs = plan(period, [], lang, names, name=setup.name)
     result = run_batch(s, period, jobs, lang=lang, workers=workers, pdf=pdf)
     for o in result.outcomes:
         mark = "ok    " if o.ok else "FAILED"

@@ -76,7 +76,7 @@ def indicator_changes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return frame
 
 
-def changes_through(values: pd.DataFrame, changes: pd.DataFrame, period: str) -> pd.DataFrame:
+def changes_through(values: pd.DataFrame, changes: pd.DataFrame, period: str, catalogue) -> pd.DataFrame:
     """Baseline against the latest survey wave up to ``period``.
 
     The engine's ``indicator_changes`` compare the baseline with the latest wave loaded; for an
@@ -85,11 +85,10 @@ def changes_through(values: pd.DataFrame, changes: pd.DataFrame, period: str) ->
     """
     if changes.empty or (changes["latest_period"] <= period).all():
         return changes
-    from pipeline.indicators.catalogue import load_catalogue
     from pipeline.indicators.engine import compute_changes
 
     upto = values[(values["period"] != CUMULATIVE) & (values["period"] <= period)]
-    out = compute_changes(upto, load_catalogue())
+    out = compute_changes(upto, catalogue)
     out["suppressed"] = out["suppressed"].astype(bool)
     return out
 
@@ -110,10 +109,39 @@ def municipality_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("select muni_id, name from ref_municipalities").fetchall())
 
 
-def project_municipalities(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The project's municipality ids, in the reference table's order of names."""
-    return [r[0] for r in con.execute(
-        "select muni_id from ref_municipalities where is_project order by name").fetchall()]
+def project_municipalities(con: duckdb.DuckDBPyConnection, area: tuple[str, ...]) -> list[str]:
+    """The project's municipality ids (its ``spsc.yml`` area), in the order of their names."""
+    names = municipality_names(con)
+    return sorted(area, key=lambda m: names.get(m, m))
+
+
+def dimension_labels(con: duckdb.DuckDBPyConnection, catalogue, project) -> dict[str, dict]:
+    """The breakdowns by a form's own question: dimension -> ``{"label": {lang: text},
+    "values": {choice: {lang: text}}, "order": [choice, ...]}`` from the codebook."""
+    from pipeline.indicators.sources import STANDARD_DIMENSIONS, read_codebooks
+
+    books = read_codebooks(con)
+    out: dict[str, dict] = {}
+    for ind in catalogue.indicators:
+        book = books.get(ind.source)
+        if book is None:
+            continue
+        for dim in ind.disaggregations:
+            if dim in STANDARD_DIMENSIONS:
+                continue
+            q, _ = book.find(dim)
+            if q is None:
+                continue
+            labels = book.choices.get(q.list_name or "", {})
+            out[book.dimension_name(q)] = {
+                "label": {"en": q.label_en or q.name, "bs": q.label_bs or q.label_en or q.name},
+                "values": labels, "order": list(labels)}
+    return out
+
+
+def has_events(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse holds any event (the project records attendance)."""
+    return _table_exists(con, "events") and bool(con.execute("select count(*) from events").fetchall()[0][0])
 
 
 def events_held(con: duckdb.DuckDBPyConnection, period: str, muni_id: str | None = None) -> pd.DataFrame:

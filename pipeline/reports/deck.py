@@ -113,7 +113,7 @@ def _maps(rep: Report) -> list[bytes]:
         return [(folder / manifest["maps"][n]).read_bytes() for n in report_maps.MAP_NAMES
                 if n in manifest["maps"]]
     figures, _ = report_maps.render_maps(rep.settings, rep.values, rep.changes,
-                                         data.ties(rep.con), rep.period, rep.lang)
+                                         data.ties(rep.con), rep.period, rep.lang, rep.catalogue)
     return [report_maps.png_bytes(figures[n]) for n in report_maps.MAP_NAMES if n in figures]
 
 
@@ -122,8 +122,10 @@ def _indicator_slides(deck: _Deck, rep: Report) -> None:
 
     lang = rep.lang
     table = rep.donor()
-    for result in sorted(table["result"].unique()):
+    for result in rep.catalogue.result_ids():
         part = table[table["result"] == result]
+        if part.empty:
+            continue
         shown = pd.DataFrame({
             t("col_indicator", lang): part[f"label_{lang}"],
             t("col_baseline", lang): [value(b, u, lang) for b, u in zip(part["baseline"], part["unit"], strict=True)],
@@ -133,7 +135,11 @@ def _indicator_slides(deck: _Deck, rep: Report) -> None:
             t("col_period", lang): part["measured_in"].fillna(""),
             t("col_status", lang): [STATUS[s][lang] for s in part["status"]],
         })
-        s = deck.slide(f"{t('donor_table', lang)}: {t('col_result', lang)} {result}")
+        label = rep.catalogue.result_label(result, lang)
+        s = deck.slide(f"{t('donor_table', lang)}: {t('col_result', lang)} {result}" if result
+                       else t("donor_table", lang))
+        if label and label != result:
+            deck.text(s, label, 0.5, 0.95, WIDTH_IN - 1.0, 0.35, size=13, colour=GREY)
         deck.table(s, shown, 0.5, 1.25, WIDTH_IN - 1.0, [4.6, 1.3, 1.2, 2.2, 1.7, 1.3],
                    size=12 if len(shown) <= 8 else 11)
 
@@ -143,16 +149,18 @@ def build_deck(rep: Report) -> _Deck:
     from datetime import date
 
     lang = rep.lang
-    deck = _Deck(f"SPSC · {rep.period} · {t('subtitle', lang).split('(')[0].strip()}")
+    name = rep.setup.name
+    deck = _Deck(f"{name} · {rep.period} · {rep.setup.config.name.get(lang)}")
     s = deck.slide()
-    title = "SPSC quarterly results" if lang == "en" else "SPSC kvartalni rezultati"
-    deck.text(s, title, 0.8, 2.2, WIDTH_IN - 1.6, 1.2, size=44, bold=True, colour=BLUE)
+    deck.text(s, t("deck_title", lang, project=name), 0.8, 2.2, WIDTH_IN - 1.6, 1.2, size=44,
+              bold=True, colour=BLUE)
     deck.text(s, rep.period, 0.8, 3.4, WIDTH_IN - 1.6, 0.8, size=32, colour=DARK)
-    deck.text(s, [t("subtitle", lang), date.today().isoformat()], 0.8, 4.4, WIDTH_IN - 1.6, 1.2,
+    deck.text(s, [rep.subtitle, date.today().isoformat()], 0.8, 4.4, WIDTH_IN - 1.6, 1.2,
               size=16, colour=GREY)
 
-    s = deck.slide(t("headline", lang))
-    for k, item in enumerate(sections.headline_items(rep)[:6]):
+    items = sections.headline_items(rep)[:6]
+    s = deck.slide(t("headline", lang)) if items else None
+    for k, item in enumerate(items):
         left, top = 0.5 + (k % 3) * 4.15, 1.35 + (k // 3) * 2.75
         deck.text(s, item["big"], left, top, 3.9, 1.0, size=40, bold=True, colour=BLUE)
         deck.text(s, item["subject"], left, top + 1.0, 3.9, 0.9, size=15)
@@ -164,12 +172,14 @@ def build_deck(rep: Report) -> _Deck:
         s = deck.slide(footer=False)
         deck.picture(s, png, 0.0, 0.0, width=WIDTH_IN)
 
-    s = deck.slide(t("youth", lang))
-    sentences, _, _ = sections.youth_summary(rep)
-    deck.text(s, sentences, 0.5, 1.25, 5.2, 5.4, size=15, bullets=True)
-    fig = sections.ties_chart(rep)
-    if fig is not None:
-        deck.picture(s, report_maps.png_bytes(fig, 150), 5.9, 1.4, width=7.0)
+    if sections.has_attendance(rep):
+        s = deck.slide(t("youth", lang))
+        sentences, _, _ = sections.youth_summary(rep)
+        fig = sections.ties_chart(rep)
+        deck.text(s, sentences, 0.5, 1.25, 5.2 if fig is not None else WIDTH_IN - 1.0, 5.4, size=15,
+                  bullets=True)
+        if fig is not None:
+            deck.picture(s, report_maps.png_bytes(fig, 150), 5.9, 1.4, width=7.0)
 
     s = deck.slide(t("data_quality", lang) + " · " + t("provenance", lang))
     deck.text(s, _notes(rep), 0.5, 1.25, WIDTH_IN - 1.0, 5.5, size=14, bullets=True)
@@ -201,8 +211,9 @@ def _notes(rep: Report) -> list[str]:
 
 
 def write_deck(settings: Settings, period: str, lang: str = "en") -> tuple[Path, int]:
-    """Write the deck to ``reports/<period>/spsc_<period>_deck.pptx``; returns (path, slides)."""
-    rep = Report(period=period, lang=lang, warehouse=str(settings.db))
+    """Write the deck to ``reports/<period>/<project>_<period>_deck.pptx``; returns (path, slides)."""
+    rep = Report(period=period, lang=lang, warehouse=str(settings.db),
+                 project=str(settings.require_project().root))
     try:
         deck = build_deck(rep)
     finally:

@@ -12,42 +12,7 @@ from __future__ import annotations
 
 import math
 
-from pipeline.reports.text import interval, margin, suppressed_text, value
-
-# Noun phrases that open a sentence about an indicator; an indicator missing here falls back
-# to its catalogue label, so a new catalogue entry still reads correctly.
-SUBJECTS: dict[str, dict[str, str]] = {
-    "trust_municipality_high": {"en": "Trust in the municipal administration",
-                                "bs": "Povjerenje u općinsku upravu"},
-    "provider_trust_index": {"en": "Mean trust in local social-service providers",
-                             "bs": "Prosječno povjerenje u lokalne pružatelje socijalnih usluga"},
-    "views_considered_high": {"en": "The share of residents who feel their views are considered",
-                              "bs": "Udio stanovnika koji smatraju da se njihovo mišljenje uvažava"},
-    "dialogue_participation": {"en": "Participation in citizen dialogues",
-                               "bs": "Učešće u dijalozima s građanima"},
-    "satisfied_social": {"en": "Satisfaction with social services",
-                         "bs": "Zadovoljstvo socijalnim uslugama"},
-    "citizen_dialogues": {"en": "The number of citizen dialogues",
-                          "bs": "Broj dijaloga s građanima"},
-    "dialogue_participants": {"en": "The number of citizen-dialogue participants",
-                              "bs": "Broj učesnika dijaloga s građanima"},
-    "unique_youth": {"en": "Young people in inter-community activities",
-                     "bs": "Broj mladih u međuzajedničkim aktivnostima"},
-    "inter_entity_share": {"en": "The share of youth activities that are inter-entity",
-                           "bs": "Udio međuentitetskih aktivnosti za mlade"},
-    "sustained_youth": {"en": "Young people engaged in 3 or more activities",
-                        "bs": "Broj mladih uključenih u 3 ili više aktivnosti"},
-    "cross_entity_ties": {"en": "Cross-entity ties between young people",
-                          "bs": "Broj međuentitetskih veza među mladima"},
-    "attitude_improved": {"en": "The share of young people whose attitude improved",
-                          "bs": "Udio mladih čiji se stav poboljšao"},
-    "willing_contact": {"en": "Willingness to have contact across the entity line",
-                        "bs": "Spremnost na kontakt preko entitetske linije"},
-    "women_share_youth": {"en": "Women's share of young participants",
-                          "bs": "Udio žena među mladim učesnicima"},
-    "trust_other_entity_mean": {"en": "Mean trust in people from the other entity",
-                                "bs": "Prosječno povjerenje u ljude iz drugog entiteta"},
-}
+from pipeline.reports.text import interval, margin, scale_words, suppressed_text, value
 
 Z95 = 1.959963984540054  # normal quantile of the 95% intervals the engine publishes
 
@@ -56,21 +21,14 @@ def _missing(x: float | None) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def subject(indicator_id: str, lang: str, label: str | None = None) -> str:
-    """The noun phrase for an indicator (its catalogue ``label`` when none is written here)."""
-    if indicator_id in SUBJECTS:
-        return SUBJECTS[indicator_id][lang]
-    return label or indicator_id
-
-
 def change_sentence(subj: str, unit: str, baseline: float | None, latest: float | None,
                     change_se: float | None, significant: bool | None, lang: str,
                     min_cell: int = 10) -> str:
     """One sentence on the change from baseline to the latest value.
 
     Args:
-        subj: the noun phrase (:func:`subject`).
-        unit: ``percent``, ``score_0_10`` or ``count``.
+        subj: the noun phrase (the indicator's ``subject``, else its label).
+        unit: ``percent``, ``mean`` / ``mean 0-10`` or ``count``.
         baseline, latest: published estimates (``None`` when suppressed).
         change_se: standard error of the change (``None`` for counts, which are not samples).
         significant: whether the change is significant at 95% (``None`` for counts).
@@ -83,7 +41,7 @@ def change_sentence(subj: str, unit: str, baseline: float | None, latest: float 
                 else f"{subj}: {hidden}, vrijednost se ne objavljuje.")
     b, v = value(baseline, unit, lang), value(latest, unit, lang)
     diff = latest - baseline
-    scale = "" if unit != "score_0_10" else (" on the 0-10 scale" if lang == "en" else " na skali 0-10")
+    scale = scale_words(unit, lang)
     if _missing(change_se) or significant is None:
         if lang == "en":
             verb = "rose" if diff > 0 else "fell" if diff < 0 else "stayed"
@@ -173,23 +131,20 @@ def comparison_sentence(subj: str, unit: str, place: str, estimate: float | None
             else f"{subj} u općini {place}: {v} (projekat: {avg}).")
 
 
-def youth_sentence(total: float | None, women: float | None, men: float | None, period: str,
-                   lang: str, min_cell: int = 10) -> str:
-    """How many distinct young people took part, and how many of them were women and men."""
+def people_sentence(subj: str, total: float | None, women: float | None, men: float | None,
+                    period: str, lang: str, min_cell: int = 10, by_sex: bool = True) -> str:
+    """A count of people in a period, and (``by_sex``) how many of them were women and men."""
     if _missing(total):
         hidden = suppressed_text(lang, min_cell)
-        return (f"Young people in activities in {period}: not published ({hidden})." if lang == "en"
-                else f"Broj mladih u aktivnostima u periodu {period}: {hidden}, ne objavljuje se.")
+        return (f"{subj} in {period}: not published ({hidden})." if lang == "en"
+                else f"{subj} u periodu {period}: {hidden}, ne objavljuje se.")
     n = value(total, "count", lang)
     parts = []
-    for count, (en, bs) in ((women, ("women", "žene")), (men, ("men", "muškarci"))):
+    for count, (en, bs) in ((women, ("women", "žene")), (men, ("men", "muškarci"))) if by_sex else ():
         shown = suppressed_text(lang, min_cell) if _missing(count) else value(count, "count", lang)
         parts.append(f"{en if lang == 'en' else bs}: {shown}")
-    if lang == "en":
-        return (f"{n} distinct young people took part in youth activities in {period} "
-                f"({', '.join(parts)}).")
-    return (f"Broj različitih mladih osoba u aktivnostima za mlade u periodu {period}: {n} "
-            f"({', '.join(parts)}).")
+    tail = f" ({', '.join(parts)})" if parts else ""
+    return f"{subj} in {period}: {n}{tail}." if lang == "en" else f"{subj} u periodu {period}: {n}{tail}."
 
 
 def quarantine_sentence(cells: int, files: int, period: str, lang: str) -> str:

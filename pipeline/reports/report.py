@@ -30,9 +30,12 @@ def resolve_municipality(name: str | None, project: list[str]) -> str | None:
         return None
     from pipeline.reference.names import normaliser
 
+    if not project:
+        raise SpscError("the project has no municipalities (spsc.yml: area), so no profiles",
+                        "--municipality")
     muni_id = name if name in project else normaliser().resolve(str(name))
     if muni_id not in project:
-        raise SpscError(f"'{name}' is not one of the nine project municipalities", "--municipality",
+        raise SpscError(f"'{name}' is not a municipality of the project (spsc.yml: area)", "--municipality",
                         "use one of: " + ", ".join(project))
     return muni_id
 
@@ -48,14 +51,15 @@ class Report:
         output_dir: where ``figures/`` and ``tables/`` are written ("" or ``None``: nowhere).
         maps_dir: a folder of maps the batch already rendered ("" or ``None``: draw them).
         kind: ``quarterly`` or ``profile`` (the title, and file names when not the project).
+        project: the project folder ("" or ``None``: ``SPSC_PROJECT`` or the current folder).
 
     Raises:
-        SpscError: a bad parameter, or no data for the period.
+        SpscError: a bad parameter, no project, or no data for the period.
     """
 
     def __init__(self, *, period: str, municipality: str | None = None, lang: str = "en",
                  warehouse: str | None = None, output_dir: str | None = None,
-                 maps_dir: str | None = None, kind: str = "quarterly") -> None:
+                 maps_dir: str | None = None, kind: str = "quarterly", project: str | None = None) -> None:
         from pipeline.indicators.catalogue import load_catalogue
 
         self.period = data.check_period(period)
@@ -66,7 +70,8 @@ class Report:
         self.parameters = {"period": period, "municipality": municipality, "lang": lang,
                            "warehouse": warehouse or "", "output_dir": output_dir or "",
                            "maps_dir": maps_dir or ""}
-        self.settings = get_settings(db=Path(warehouse) if warehouse else None)
+        self.settings = get_settings(db=Path(warehouse) if warehouse else None, project=project or None)
+        self.setup = self.settings.require_project()
         self.output_dir = Path(output_dir) if output_dir else None
         self.maps_dir = Path(maps_dir) if maps_dir else None
         self.con = data.open_warehouse(self.settings.db)
@@ -75,16 +80,17 @@ class Report:
 
             # what the read copy holds, and whether the warehouse had more, as the report reads it
             self.freshness = freshness(self.settings.db, self.con)
-            self.catalogue = load_catalogue()
+            self.catalogue = load_catalogue(self.setup)
             self.names = data.municipality_names(self.con)
-            self.project = data.project_municipalities(self.con)
+            self.project = data.project_municipalities(self.con, self.setup.area)
             self.muni = resolve_municipality(municipality, self.project)
             if kind == "profile" and self.muni is None:
                 raise SpscError("a municipality profile needs a municipality", "municipality",
                                 "pass one of: " + ", ".join(self.project))
             self.values = data.indicator_values(self.con, self.period)
             self.changes = data.changes_through(self.values, data.indicator_changes(self.con),
-                                                self.period)
+                                                self.period, self.catalogue)
+            self.dimensions = data.dimension_labels(self.con, self.catalogue, self.setup)
             self.batch_ids: set[int] = set()
             self._donor: pd.DataFrame | None = None
             self._min_cell = data.build_min_cell(self.con) or self.settings.min_cell
@@ -109,10 +115,18 @@ class Report:
     @property
     def title(self) -> str:
         """The report's title in its language."""
+        name = self.setup.name
         if self.muni is None:
-            return t("title_project", self.lang, period=self.period)
+            return t("title_project", self.lang, period=self.period, project=name)
         key = "title_profile" if self.kind == "profile" else "title_quarterly_muni"
-        return t(key, self.lang, period=self.period, municipality=self.place)
+        return t(key, self.lang, period=self.period, municipality=self.place, project=name)
+
+    @property
+    def subtitle(self) -> str:
+        """The project's full name, implementers and donor."""
+        config = self.setup.config
+        who = ", ".join(x for x in (config.implementers, config.donor) if x)
+        return config.name.get(self.lang) + (f" ({who})" if who else "")
 
     @property
     def min_cell(self) -> int:
@@ -147,14 +161,37 @@ class Report:
     # ------------------------------------------------------------------ cells
     def label(self, indicator_id: str) -> str:
         """The indicator's catalogue label in the report's language."""
-        return getattr(self.catalogue.get(indicator_id).label, self.lang)
+        return self.catalogue.get(indicator_id).label.get(self.lang)
+
+    def subject(self, indicator_id: str) -> str:
+        """The noun phrase that opens a sentence about the indicator."""
+        return self.catalogue.get(indicator_id).subject_in(self.lang)
+
+    def unit(self, indicator_id: str) -> str:
+        """The indicator's unit as text and charts read it (``percent``, ``mean 0-10`` ...)."""
+        return self.catalogue.get(indicator_id).display_unit
 
     def dimension_label(self, dimension: str, value: str) -> str:
-        """How a dimension value is printed: Women, 18-29, Drvar, Republika Srpska..."""
+        """How a dimension value is printed: Women, 18-29, Drvar, Republika Srpska, a choice label."""
         if dimension == "municipality":
             return self.names.get(value, value)
+        if dimension in self.dimensions:
+            labels = self.dimensions[dimension]["values"].get(value)
+            return labels.get(self.lang, value) if labels else str(value)
         key = f"val_{value}"
         return t(key, self.lang) if key in TEXT else str(value)
+
+    def dimension_name(self, dimension: str) -> str:
+        """How a breakdown is named: Sex, Age group, or the question's label."""
+        if dimension in self.dimensions:
+            return self.dimensions[dimension]["label"].get(self.lang, dimension)
+        key = f"dim_{dimension}"
+        return t(key, self.lang) if key in TEXT else dimension
+
+    def event_label(self, event_type: str) -> str:
+        """An event type as the project names it (spsc.yml: attendance.event_types)."""
+        text = self.setup.config.attendance.event_types.get(event_type)
+        return text.get(self.lang) if text else str(event_type).replace("_", " ").capitalize()
 
     def reported_period(self, indicator_id: str) -> str | None:
         """The period shown for an indicator: survey = latest wave up to the report's quarter;

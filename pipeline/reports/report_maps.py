@@ -1,10 +1,13 @@
 """The maps a report shows, drawn by ``pipeline.maps`` and rendered once per batch.
 
-Every report of a batch shows the same four project-wide maps (overview, trust by
-municipality, its change since baseline, cross-entity ties of the quarter), so the batch draws
-them once into its ``figures/`` folder with a small manifest and the notebooks embed those
-PNGs; a notebook run on its own draws them itself. Without the boundary files the maps are
-skipped with a one-line reason and the rest of the report is made as usual.
+Every report of a batch shows the same project-wide maps (overview of the project area, the
+mapped indicator by municipality and its change since baseline, cross-entity ties of the
+quarter when the project counts them), so the batch draws them once into its ``figures/``
+folder with a small manifest and the notebooks embed those PNGs; a notebook run on its own
+draws them itself. The mapped indicator is ``maps.indicator`` of ``spsc.yml``, else the first
+survey indicator broken down by municipality. Without the boundary files, or for a project
+without municipalities, the maps are skipped with a one-line reason and the rest of the
+report is made as usual.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from pipeline.config import Settings
 from pipeline.errors import SpscError
 
 MAP_NAMES = ("overview", "indicator", "change", "ties")
-MAP_INDICATOR = "trust_municipality_high"
 MANIFEST = "maps.json"
 DPI = 120  # 1600 x 900 px for the 16:9 maps: sharp in HTML, small enough to embed
 
@@ -30,43 +32,63 @@ def latest_wave(values: pd.DataFrame, indicator_id: str, period: str) -> str | N
     return None if own.empty else str(own.max())
 
 
+def map_indicator(catalogue, project) -> str | None:
+    """The indicator mapped by municipality: ``maps.indicator`` of ``spsc.yml``, else the
+    first survey indicator broken down by municipality (``None`` when there is none)."""
+    chosen = project.config.maps.indicator if project is not None else None
+    if chosen and catalogue.has(chosen):
+        return chosen
+    return next((i.id for i in catalogue.indicators
+                 if i.is_survey and "municipality" in i.disaggregations), None)
+
+
 def render_maps(settings: Settings, values: pd.DataFrame, changes: pd.DataFrame,
-                ties: pd.DataFrame, period: str, lang: str) -> tuple[dict, str | None]:
+                ties: pd.DataFrame, period: str, lang: str, catalogue=None) -> tuple[dict, str | None]:
     """The report's maps as ``{name: Figure}``, and why any are missing (``None`` if none are).
 
     Args:
-        settings: where the boundaries and the geography cache are.
+        settings: where the boundaries and the geography cache are; its project.
         values, changes, ties: ``indicator_values``, ``indicator_changes``,
             ``cross_entity_ties`` as read by :mod:`pipeline.reports.data`.
         period: the report's quarter.
         lang: ``en`` or ``bs``.
+        catalogue: the project's catalogue (default: loaded from the settings' project).
     """
     from pipeline.indicators.catalogue import load_catalogue
+    from pipeline.indicators.engine import baseline_period
     from pipeline.maps import change_map, indicator_map, load_geography, overview_map, ties_map
 
+    project = settings.project
+    if project is None or not project.area:
+        return {}, "the project has no municipalities (spsc.yml: area)"
     try:
         geo = load_geography(settings)
     except SpscError as exc:
         return {}, exc.one_line()
-    ind = load_catalogue().get(MAP_INDICATOR)
-    label = getattr(ind.label, lang)
-    latest = latest_wave(values, MAP_INDICATOR, period)
-    baseline = load_catalogue().baseline_wave
-    drawers = {"overview": lambda: overview_map(geo, lang=lang, period=period)}
+    catalogue = catalogue or load_catalogue(project)
+    drawers = {"overview": lambda: overview_map(geo, lang=lang, period=period, settings=settings)}
     reasons = []
+    mapped = map_indicator(catalogue, project)
+    latest = latest_wave(values, mapped, period) if mapped else None
     if latest:
+        ind = catalogue.get(mapped)
+        label = ind.label.get(lang)
+        own = values.loc[values["indicator_id"] == mapped, "period"]
+        baseline = baseline_period(catalogue, own)
         drawers["indicator"] = lambda: indicator_map(
-            values, MAP_INDICATOR, latest, label=label, unit=ind.unit, geo=geo, lang=lang,
-            min_cell=settings.min_cell)
-        if baseline < latest:
+            values, mapped, latest, label=label, unit=ind.display_unit, geo=geo, lang=lang,
+            min_cell=settings.min_cell, settings=settings)
+        if baseline and baseline < latest:
             drawers["change"] = lambda: change_map(
-                values, MAP_INDICATOR, baseline, latest, changes_df=changes, label=label,
-                unit=ind.unit, geo=geo, lang=lang, min_cell=settings.min_cell)
-    else:
+                values, mapped, baseline, latest, changes_df=changes, label=label,
+                unit=ind.display_unit, geo=geo, lang=lang, min_cell=settings.min_cell,
+                settings=settings)
+    elif mapped:
         reasons.append(f"no survey wave up to {period}")
-    if (ties["period"] == period).any():
-        drawers["ties"] = lambda: ties_map(ties, period, geo=geo, lang=lang)
-    else:
+    counts_ties = any(i.of == "ties" for i in catalogue.indicators)
+    if counts_ties and (ties["period"] == period).any():
+        drawers["ties"] = lambda: ties_map(ties, period, geo=geo, lang=lang, settings=settings)
+    elif counts_ties:
         reasons.append(f"no cross-entity ties in {period}")
     figures = {}
     for name, draw in drawers.items():
@@ -87,10 +109,10 @@ def png_bytes(fig, dpi: int = DPI) -> bytes:
 
 
 def write_maps(folder: Path, settings: Settings, values: pd.DataFrame, changes: pd.DataFrame,
-               ties: pd.DataFrame, period: str, lang: str) -> dict:
+               ties: pd.DataFrame, period: str, lang: str, catalogue=None) -> dict:
     """Render the maps once into ``folder`` (``map_<name>.png``) with a manifest; returns it."""
     folder.mkdir(parents=True, exist_ok=True)
-    figures, reason = render_maps(settings, values, changes, ties, period, lang)
+    figures, reason = render_maps(settings, values, changes, ties, period, lang, catalogue)
     files = {}
     for name, fig in figures.items():
         path = folder / f"map_{name}.png"

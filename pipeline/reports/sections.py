@@ -1,10 +1,14 @@
 """The sections of the quarterly report and the municipality profile, one function each.
 
 Each function takes an open :class:`~pipeline.reports.report.Report` and shows its section:
-heading, sentences written from the numbers, tables and charts. They work for the project
-(``rep.muni is None``) and for one municipality, which they compare with the project. Every
-number comes from ``indicator_values`` / ``indicator_changes``; suppressed cells appear as
-"n < 10" (or "n < 10 (potisnuto)"), never as a number.
+heading, sentences written from the numbers, tables and charts. The sections follow the
+project's catalogue: a section per result with a chart per indicator over its breakdowns, so a
+project with other indicators gets a report about them; the participation section, the
+activities list and the maps appear only when the project has the attendance data or the
+municipalities they need. They work for the project (``rep.muni is None``) and for one
+municipality, which they compare with the project. Every number comes from
+``indicator_values`` / ``indicator_changes``; suppressed cells appear as "n < 10" (or
+"n < 10 (potisnuto)"), never as a number.
 """
 
 from __future__ import annotations
@@ -16,13 +20,9 @@ import pandas as pd
 
 from pipeline.reports import charts, data, narrative
 from pipeline.reports.report import Report
-from pipeline.reports.text import TEXT, interval, number, suppressed_text, t, value
+from pipeline.reports.text import interval, number, suppressed_text, t, value
 
-HEADLINE = ("trust_municipality_high", "trust_other_entity_mean", "willing_contact",
-            "unique_youth", "cross_entity_ties", "citizen_dialogues")
-TRUST = ("trust_municipality_high", "provider_trust_index", "trust_other_entity_mean")
-YOUTH = ("unique_youth", "sustained_youth", "women_share_youth", "inter_entity_share",
-         "cross_entity_ties", "attitude_improved")
+HEADLINE_MAX = 6
 DIMENSION_ORDER = ("total", "sex", "age_group", "entity", "municipality")
 VALUE_ORDER = {"sex": ("female", "male"), "entity": ("FBiH", "RS", "BD")}
 
@@ -70,7 +70,7 @@ def _value_period(rep: Report, indicator_id: str) -> tuple[str | None, str]:
 def title(rep: Report) -> None:
     """The report's title, subtitle and scope."""
     rep.html(f"<h1>{html.escape(rep.title)}</h1>"
-             f'<p class="subtitle">{html.escape(t("subtitle", rep.lang))}</p>')
+             f'<p class="subtitle">{html.escape(rep.subtitle)}</p>')
 
 
 # ---------------------------------------------------------------------------- headline
@@ -83,9 +83,10 @@ def headline_items(rep: Report) -> list[dict]:
     """
     lang = rep.lang
     items = []
-    for ind_id in HEADLINE:
+    for ind_id in headline_ids(rep):
         ind = rep.catalogue.get(ind_id)
-        subj = narrative.subject(ind_id, lang, rep.label(ind_id))
+        unit = ind.display_unit
+        subj = rep.subject(ind_id)
         if rep.muni is None:
             row = rep.donor().set_index("indicator_id").loc[ind_id]
             if row["measured_in"] is None or pd.isna(row["measured_in"]):
@@ -93,35 +94,51 @@ def headline_items(rep: Report) -> list[dict]:
             cell = donor_cell(row)
             when = str(row["measured_in"])
             sentence = narrative.level_sentence(
-                subj, ind.unit, _num(cell), _num(cell, "ci_low"), _num(cell, "ci_high"), when,
+                subj, unit, _num(cell), _num(cell, "ci_low"), _num(cell, "ci_high"), when,
                 lang, rep.min_cell)
             extra = ""
         else:
+            if "municipality" not in ind.disaggregations:
+                continue
             period, when = _value_period(rep, ind_id)
             if period is None:
                 continue
             cell = rep.scope_cell(ind_id, period)
             total = rep.cell(ind_id, period)
             word = "project_total" if ind.unit == "count" else "project_average"
-            extra = f"{t(word, lang)}: {shown_cell(rep, total, ind.unit, with_ci=False)}"
+            extra = f"{t(word, lang)}: {shown_cell(rep, total, unit, with_ci=False)}"
             sentence = narrative.comparison_sentence(
-                subj, ind.unit, rep.place, _num(cell), _num(cell, "ci_low"), _num(cell, "ci_high"),
+                subj, unit, rep.place, _num(cell), _num(cell, "ci_low"), _num(cell, "ci_high"),
                 _num(total), lang, rep.min_cell)
-        ci = "" if cell is None else interval(cell["ci_low"], cell["ci_high"], ind.unit, lang)
+        ci = "" if cell is None else interval(cell["ci_low"], cell["ci_high"], unit, lang)
         detail = [when] + ([f"95% {'CI' if lang == 'en' else 'IP'} {ci}"] if ci else []) \
             + ([extra] if extra else [])
         # a municipality without a cell had nobody behind it: fewer than min_cell people
         empty = suppressed_text(lang, rep.min_cell) if rep.muni is not None else "–"
         items.append({"indicator_id": ind_id, "subject": subj,
-                      "big": shown_cell(rep, cell, ind.unit, with_ci=False) or empty,
+                      "big": shown_cell(rep, cell, unit, with_ci=False) or empty,
                       "detail": "; ".join(detail), "sentence": sentence})
     return items
 
 
+def headline_ids(rep: Report) -> list[str]:
+    """The indicators the headline shows: those marked ``headline: true`` in the catalogue,
+    else the first indicator of each result (at most six)."""
+    marked = [i.id for i in rep.catalogue.indicators if i.headline]
+    if not marked:
+        firsts: dict[str, str] = {}
+        for ind in rep.catalogue.indicators:
+            firsts.setdefault(ind.result, ind.id)
+        marked = list(firsts.values())
+    return marked[:HEADLINE_MAX]
+
+
 def headline(rep: Report) -> None:
     """Headline figures as cards, with one sentence each."""
-    rep.heading("headline")
     items = headline_items(rep)
+    if not items:
+        return
+    rep.heading("headline")
     cards = "".join(
         f'<div class="card"><div class="big">{html.escape(i["big"])}</div>'
         f'<div class="what">{html.escape(i["subject"])}</div>'
@@ -153,11 +170,12 @@ def donor_table(rep: Report) -> None:
         for _, row in table.iterrows():
             unit = row["unit"]
             cell = donor_cell(row)
+            target = value(_num(row, "target"), unit, lang)
             shown_rows.append({
                 t("col_result", lang): row["result"], t("col_indicator", lang): row[f"label_{lang}"],
                 t("col_baseline", lang): value(_num(row, "baseline"), unit, lang),
                 t("col_milestone", lang): value(_num(row, "milestone"), unit, lang),
-                t("col_target", lang): f"{value(row['target'], unit, lang)} ({row['target_period']})",
+                t("col_target", lang): f"{target} ({row['target_period']})" if target else "",
                 t("col_value", lang): shown_cell(rep, cell, unit) if row["measured_in"] else "",
                 t("col_period", lang): row["measured_in"] or "",
                 t("col_status", lang): STATUS[row["status"]][lang]})
@@ -175,25 +193,27 @@ def donor_table(rep: Report) -> None:
                 continue
             own = rep.cell(ind.id, period, "municipality", rep.muni)
             total = rep.cell(ind.id, period)
+            unit = ind.display_unit
             tidy_rows.append({
-                "indicator_id": ind.id, "result": ind.result, "indicator": getattr(ind.label, lang),
-                "unit": ind.unit, "period": period, "municipality": rep.muni,
+                "indicator_id": ind.id, "result": ind.result, "indicator": ind.label.get(lang),
+                "unit": unit, "period": period, "municipality": rep.muni,
                 "estimate": _num(own), "ci_low": _num(own, "ci_low"), "ci_high": _num(own, "ci_high"),
                 "suppressed": own is None or bool(own["suppressed"]),
                 "project_estimate": _num(total), "project_ci_low": _num(total, "ci_low"),
                 "project_ci_high": _num(total, "ci_high")})
             shown_rows.append({
-                t("col_result", lang): ind.result, t("col_indicator", lang): getattr(ind.label, lang),
+                t("col_result", lang): ind.result, t("col_indicator", lang): ind.label.get(lang),
                 t("col_period", lang): period_label,
-                rep.place: shown_cell(rep, own, ind.unit) if own is not None
+                rep.place: shown_cell(rep, own, unit) if own is not None
                 else suppressed_text(lang, rep.min_cell),
-                t("col_project", lang): shown_cell(rep, total, ind.unit)})
+                t("col_project", lang): shown_cell(rep, total, unit)})
         rep.table("indicators", pd.DataFrame(tidy_rows), pd.DataFrame(shown_rows))
     notes = [t("suppressed_note", lang, min_cell=rep.min_cell)]
-    wave = rep.reported_period("trust_municipality_high")
-    if wave:
-        notes.append(t("survey_wave_note", lang, period=rep.period, wave=wave))
-    notes.append(t("cumulative_note", lang, period=rep.period))
+    waves = [w for w in (rep.reported_period(i.id) for i in rep.catalogue.indicators if i.is_survey) if w]
+    if waves:
+        notes.append(t("survey_wave_note", lang, period=rep.period, wave=max(waves)))
+    if any(not i.is_survey for i in rep.catalogue.indicators):
+        notes.append(t("cumulative_note", lang, period=rep.period))
     rep.paragraphs(notes, css="note")
 
 
@@ -201,18 +221,36 @@ def donor_table(rep: Report) -> None:
 def _dimension_cells(rep: Report, indicator_id: str, period: str) -> pd.DataFrame:
     """The indicator's cells for every dimension, labelled and in reading order."""
     rows = rep.cells(indicator_id, period).copy()
-    rows["section"] = rows["dimension"].map({d: k for k, d in enumerate(DIMENSION_ORDER)})
+    order = {d: k for k, d in enumerate(DIMENSION_ORDER)}
+    questions = sorted(d for d in rows["dimension"].unique() if d not in order)
+    order.update({d: len(DIMENSION_ORDER) + k for k, d in enumerate(questions)})
+    rows["section"] = rows["dimension"].map(order)
     rows["label"] = [rep.dimension_label(d, v) for d, v in zip(rows["dimension"], rows["dimension_value"], strict=True)]
+    # a form's own question keeps its choices' order; its rows say which question they are
+    # (the question's label cut short: a chart row has room for a few words)
+    rows.loc[rows["dimension"].isin(questions), "label"] = [
+        f"{_short(rep.dimension_name(d))}: {lab}" for d, lab in zip(
+            rows.loc[rows["dimension"].isin(questions), "dimension"],
+            rows.loc[rows["dimension"].isin(questions), "label"], strict=True)]
 
     def rank(row) -> tuple:
-        order = VALUE_ORDER.get(row["dimension"])
-        if order and row["dimension_value"] in order:
-            return (row["section"], order.index(row["dimension_value"]), "")
+        values = VALUE_ORDER.get(row["dimension"]) or tuple(
+            rep.dimensions.get(row["dimension"], {}).get("order", ()))
+        if values and row["dimension_value"] in values:
+            return (row["section"], values.index(row["dimension_value"]), "")
         return (row["section"], 99, row["label"])
 
     rows["_rank"] = rows.apply(rank, axis=1)
     rows["key"] = rows["dimension_value"]
     return rows.sort_values("_rank").drop(columns="_rank")
+
+
+def _short(text: str, width: int = 32) -> str:
+    """A label cut at a word to at most ``width`` characters (``…`` when cut)."""
+    text = str(text).strip().rstrip("?:")
+    if len(text) <= width:
+        return text
+    return text[:width].rsplit(" ", 1)[0].rstrip(",;") + "…"
 
 
 def _municipality_cells(rep: Report, indicator_id: str, period: str) -> pd.DataFrame:
@@ -229,53 +267,77 @@ def _tidy_cells(rows: pd.DataFrame, indicator_id: str) -> pd.DataFrame:
     return out.rename(columns={"label": "group"})
 
 
-def trust(rep: Report) -> None:
-    """Trust indicators with 95% CIs by sex, age group, entity and municipality."""
-    rep.heading("trust")
+def _indicator_figure(rep: Report, ind, period: str, when: str) -> pd.DataFrame:
+    """One indicator's sentence and chart over its breakdowns; returns the cells shown."""
     lang = rep.lang
-    tidy_parts = []
-    for ind_id in TRUST:
-        ind = rep.catalogue.get(ind_id)
-        period = rep.reported_period(ind_id)
-        if period is None:
+    unit = ind.display_unit
+    subj = rep.subject(ind.id)
+    survey_note = f"{t('ci_note', lang)} " if ind.is_survey else ""
+    note = survey_note + t("suppressed_note", lang, min_cell=rep.min_cell)
+    title_ = f"{rep.label(ind.id)} ({when})"
+    if rep.muni is None:
+        total = rep.cell(ind.id, period)
+        rep.paragraphs([narrative.level_sentence(
+            subj, unit, _num(total), _num(total, "ci_low"), _num(total, "ci_high"), period, lang,
+            rep.min_cell, through=rep.period)])
+        cells = _dimension_cells(rep, ind.id, period)
+        if len(cells) > 1:
+            rep.figure(f"{ind.id}", charts.dot_chart(cells, title_, unit, lang, rep.min_cell, note=note,
+                                                     counts_people=ind.of == "people"))
+        return cells
+    own = rep.cell(ind.id, period, "municipality", rep.muni)
+    total = rep.cell(ind.id, period)
+    rep.paragraphs([narrative.comparison_sentence(
+        subj, unit, rep.place, _num(own), _num(own, "ci_low"), _num(own, "ci_high"), _num(total),
+        lang, rep.min_cell)])
+    cells = _municipality_cells(rep, ind.id, period)
+    if not cells.empty:
+        reference = None if ind.unit == "count" else _num(total)
+        rep.figure(f"{ind.id}", charts.dot_chart(
+            cells, title_, unit, lang, rep.min_cell, highlight=rep.muni, reference=reference,
+            reference_label=t("project_average", lang), note=note, counts_people=ind.of == "people"))
+    return cells
+
+
+def results(rep: Report) -> None:
+    """A section per result of the catalogue: for each of its indicators with a value, a
+    sentence and a chart over its breakdowns (a municipality: against the others)."""
+    lang = rep.lang
+    for result in rep.catalogue.result_ids():
+        inds = [i for i in rep.catalogue.indicators if i.result == result]
+        if rep.muni is not None:
+            inds = [i for i in inds if "municipality" in i.disaggregations]
+        shown = [(i, *_value_period(rep, i.id)) for i in inds]
+        shown = [(i, p, w) for i, p, w in shown if p is not None]
+        if not shown:
             continue
-        subj = narrative.subject(ind_id, lang, rep.label(ind_id))
-        note = f"{t('ci_note', lang)} {t('suppressed_note', lang, min_cell=rep.min_cell)}"
-        title_ = f"{rep.label(ind_id)} ({period})"
-        if rep.muni is None:
-            total = rep.cell(ind_id, period)
-            rep.paragraphs([narrative.level_sentence(
-                subj, ind.unit, _num(total), _num(total, "ci_low"), _num(total, "ci_high"),
-                period, lang, rep.min_cell)])
-            cells = _dimension_cells(rep, ind_id, period)
-            rep.figure(f"trust_{ind_id}", charts.dot_chart(cells, title_, ind.unit, lang,
-                                                           rep.min_cell, note=note))
-        else:
-            own = rep.cell(ind_id, period, "municipality", rep.muni)
-            total = rep.cell(ind_id, period)
-            rep.paragraphs([narrative.comparison_sentence(
-                subj, ind.unit, rep.place, _num(own), _num(own, "ci_low"), _num(own, "ci_high"),
-                _num(total), lang, rep.min_cell)])
-            cells = _municipality_cells(rep, ind_id, period)
-            rep.figure(f"trust_{ind_id}", charts.dot_chart(
-                cells, title_, ind.unit, lang, rep.min_cell, highlight=rep.muni,
-                reference=_num(total), reference_label=t("project_average", lang), note=note))
-        tidy_parts.append(_tidy_cells(cells, ind_id))
-    if tidy_parts:
-        tidy = pd.concat(tidy_parts, ignore_index=True)
-        # one row per group, one column per indicator: the chart's reading order
-        groups: dict[tuple[str, str], dict] = {}
-        for _, r in tidy.iterrows():
-            row = groups.setdefault((r["dimension"], r["dimension_value"]),
-                                    {t("col_group", lang): r["group"]})
-            unit = rep.catalogue.get(r["indicator_id"]).unit
-            row[f"{narrative.subject(r['indicator_id'], lang)} ({r['period']})"] = shown_cell(rep, r, unit)
-        rep.table("trust", tidy, pd.DataFrame(list(groups.values())).fillna(""))
+        label = rep.catalogue.result_label(result, lang)
+        heading = (t("result", lang, result=result, label=label) if result and label != result
+                   else (label or t("result_other", lang)))
+        rep.html(f"<h2>{html.escape(heading)}</h2>")
+        tidy_parts = []
+        for ind, period, when in shown:
+            rep.html(f"<h3>{html.escape(rep.label(ind.id))}</h3>")
+            cells = _indicator_figure(rep, ind, period, when)
+            if not cells.empty:
+                tidy_parts.append(_tidy_cells(cells, ind.id))
+        if tidy_parts:
+            tidy = pd.concat(tidy_parts, ignore_index=True)
+            shown_table = pd.DataFrame({
+                t("col_indicator", lang): [rep.label(i) for i in tidy["indicator_id"]],
+                t("col_period", lang): [t("val_cumulative", lang) if p == data.CUMULATIVE else p
+                                        for p in tidy["period"]],
+                t("col_group", lang): tidy["group"],
+                t("col_value", lang): [shown_cell(rep, r, rep.unit(r["indicator_id"]))
+                                       for _, r in tidy.iterrows()]})
+            rep.table(f"result_{result or 'other'}".replace(".", "_"), tidy, shown_table)
 
 
 # ---------------------------------------------------------------------------- change
 def change(rep: Report) -> None:
     """Survey indicators: baseline wave against the latest wave, with the change's 95% CI."""
+    if not any(i.is_survey for i in rep.catalogue.indicators):
+        return
     rep.heading("change")
     lang = rep.lang
     dimension, dim_value = ("total", "total") if rep.muni is None else ("municipality", rep.muni)
@@ -287,27 +349,28 @@ def change(rep: Report) -> None:
     sentences, shown, pairs = [], [], []
     for _, r in rows.iterrows():
         ind = rep.catalogue.get(r["indicator_id"])
+        unit = ind.display_unit
         base = rep.cell(ind.id, r["baseline_period"], dimension, dim_value)
         last = rep.cell(ind.id, r["latest_period"], dimension, dim_value)
         hidden = bool(r["suppressed"])
-        subj = narrative.subject(ind.id, lang, rep.label(ind.id))
+        subj = rep.subject(ind.id)
         sentences.append(narrative.change_sentence(
-            subj, ind.unit, None if hidden else r["baseline_estimate"],
+            subj, unit, None if hidden else r["baseline_estimate"],
             None if hidden else r["latest_estimate"], None if hidden else r["se"],
             None if hidden or _missing(r["significant"]) else bool(r["significant"]), lang,
             rep.min_cell))
         change_text = suppressed_text(lang, rep.min_cell) if hidden else (
-            f"{_signed(r['change'], ind.unit, lang)} "
-            f"({_signed(r['ci_low'], ind.unit, lang)} {'to' if lang == 'en' else 'do'} "
-            f"{_signed(r['ci_high'], ind.unit, lang)})")
+            f"{_signed(r['change'], unit, lang)} "
+            f"({_signed(r['ci_low'], unit, lang)} {'to' if lang == 'en' else 'do'} "
+            f"{_signed(r['ci_high'], unit, lang)})")
         shown.append({
             t("col_indicator", lang): rep.label(ind.id),
-            t("col_baseline", lang): f"{shown_cell(rep, base, ind.unit)} [{r['baseline_period']}]",
-            t("col_latest", lang): f"{shown_cell(rep, last, ind.unit)} [{r['latest_period']}]",
+            t("col_baseline", lang): f"{shown_cell(rep, base, unit)} [{r['baseline_period']}]",
+            t("col_latest", lang): f"{shown_cell(rep, last, unit)} [{r['latest_period']}]",
             t("col_change", lang): change_text,
             t("col_significant", lang): "" if hidden or _missing(r["significant"])
             else t("yes" if bool(r["significant"]) else "no", lang)})
-        pairs.append({"indicator_id": ind.id, "unit": ind.unit, "label": narrative.subject(ind.id, lang, rep.label(ind.id)),
+        pairs.append({"indicator_id": ind.id, "unit": unit, "label": subj,
                       "base": _num(base), "base_low": _num(base, "ci_low"), "base_high": _num(base, "ci_high"),
                       "base_suppressed": base is None or bool(base["suppressed"]),
                       "last": _num(last), "last_low": _num(last, "ci_low"), "last_high": _num(last, "ci_high"),
@@ -316,123 +379,126 @@ def change(rep: Report) -> None:
     pair_frame = pd.DataFrame(pairs)
     baseline, latest = rows["baseline_period"].iloc[0], rows["latest_period"].iloc[0]
     where = rep.place or t("col_project", lang)
-    for unit in ("percent", "score_0_10"):
+    for k, unit in enumerate(dict.fromkeys(pair_frame["unit"])):
         part = pair_frame[pair_frame["unit"] == unit]
-        if part.empty:
+        if unit == "count":
             continue
         fig = charts.change_chart(part, f"{t('change', lang)}: {where}", unit, lang, baseline,
                                   latest, rep.min_cell, note=t("ci_note", lang))
-        rep.figure(f"change_{unit}", fig)
+        rep.figure(f"change_{k + 1}", fig)
     tidy = rows.drop(columns=["p_value"]).reset_index(drop=True)
     rep.table("change", tidy, pd.DataFrame(shown))
 
 
-# ---------------------------------------------------------------------------- youth
+# ---------------------------------------------------------------------------- participation
+def _attendance_indicators(rep: Report) -> list:
+    return [i for i in rep.catalogue.indicators if not i.is_survey]
+
+
+def has_attendance(rep: Report) -> bool:
+    """Whether the project counts attendance and the period has attendance cells."""
+    ids = {i.id for i in _attendance_indicators(rep)}
+    v = rep.values
+    return bool(ids) and bool((v["indicator_id"].isin(ids) & (v["period"] == rep.period)).any())
+
+
 def youth_summary(rep: Report) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
-    """Sentences on youth engagement, and the youth table (tidy, shown)."""
+    """Sentences on participation (people counted, by sex), and the attendance table
+    (tidy, shown): each attendance indicator in the quarter and cumulatively."""
     lang = rep.lang
     sentences = []
     period = rep.period
-    cumulative = rep.cumulative_available("unique_youth")
-    if rep.muni is None:
-        total = rep.cell("unique_youth", period)
-        women = rep.cell("unique_youth", period, "sex", "female")
-        men = rep.cell("unique_youth", period, "sex", "male")
-        sentences.append(narrative.youth_sentence(_num(total), _num(women), _num(men), period,
-                                                  lang, rep.min_cell))
     tidy_rows, shown_rows = [], []
-    for ind_id in YOUTH:
-        ind = rep.catalogue.get(ind_id)
-        own_period = rep.reported_period(ind_id)
-        if own_period is None:
+    for ind in _attendance_indicators(rep):
+        own_period = rep.reported_period(ind.id)
+        if own_period is None or (rep.muni is not None and "municipality" not in ind.disaggregations):
             continue
-        subj = narrative.subject(ind_id, lang, rep.label(ind_id))
-        row = rep.scope_cell(ind_id, own_period)
-        cum = rep.scope_cell(ind_id, data.CUMULATIVE) if cumulative and not ind.is_survey else None
+        unit = ind.display_unit
+        cumulative = rep.cumulative_available(ind.id)
+        subj = rep.subject(ind.id)
+        row = rep.scope_cell(ind.id, own_period)
+        cum = rep.scope_cell(ind.id, data.CUMULATIVE) if cumulative else None
         if rep.muni is None:
-            if ind_id != "unique_youth":
+            if ind.of == "people" and ind.unit == "count":
+                by_sex = "sex" in ind.disaggregations
+                women = rep.cell(ind.id, period, "sex", "female") if by_sex else None
+                men = rep.cell(ind.id, period, "sex", "male") if by_sex else None
+                sentences.append(narrative.people_sentence(
+                    subj, _num(row), _num(women), _num(men), period, lang, rep.min_cell, by_sex=by_sex))
+            else:
                 sentences.append(narrative.level_sentence(
-                    subj, ind.unit, _num(row), _num(row, "ci_low"), _num(row, "ci_high"),
-                    own_period, lang, rep.min_cell))
+                    subj, unit, _num(row), _num(row, "ci_low"), _num(row, "ci_high"), own_period,
+                    lang, rep.min_cell))
         else:
-            total = rep.cell(ind_id, own_period)
+            total = rep.cell(ind.id, own_period)
             sentences.append(narrative.comparison_sentence(
-                subj, ind.unit, rep.place, _num(row), _num(row, "ci_low"), _num(row, "ci_high"),
+                subj, unit, rep.place, _num(row), _num(row, "ci_low"), _num(row, "ci_high"),
                 _num(total), lang, rep.min_cell))
-        tidy_rows.append({"indicator_id": ind_id, "period": own_period,
+        tidy_rows.append({"indicator_id": ind.id, "period": own_period,
                           "scope": rep.muni or "total", "estimate": _num(row),
                           "ci_low": _num(row, "ci_low"), "ci_high": _num(row, "ci_high"),
                           "suppressed": row is None or bool(row["suppressed"]),
                           "cumulative": _num(cum)})
-        shown_rows.append({t("col_indicator", lang): rep.label(ind_id),
+        shown_rows.append({t("col_indicator", lang): rep.label(ind.id),
                            t("col_period", lang): own_period,
-                           t("col_value", lang): shown_cell(rep, row, ind.unit) if row is not None
+                           t("col_value", lang): shown_cell(rep, row, unit) if row is not None
                            else suppressed_text(lang, rep.min_cell),
-                           t("val_cumulative", lang).capitalize(): shown_cell(rep, cum, ind.unit)})
+                           t("val_cumulative", lang).capitalize(): shown_cell(rep, cum, unit)})
     return sentences, pd.DataFrame(tidy_rows), pd.DataFrame(shown_rows)
 
 
 def youth(rep: Report) -> None:
-    """Unique young people by sex, inter-entity share, sustained engagement, ties."""
+    """Participation in activities (the attendance indicators of the quarter and to date) and,
+    when the project counts them, ties across the entity line by municipality. Shown only when
+    the project has attendance data for the quarter."""
+    if not has_attendance(rep):
+        return
     rep.heading("youth")
-    lang = rep.lang
-    period = rep.period
-    cumulative = rep.cumulative_available("unique_youth")
     sentences, tidy, shown = youth_summary(rep)
     rep.paragraphs(sentences)
-    rep.table("youth", tidy, shown)
-    if rep.muni is None:
-        bars = []
-        for per in [period] + ([data.CUMULATIVE] if cumulative else []):
-            per_label = period if per == period else t("val_cumulative", lang)
-            for sex in ("female", "male"):
-                c = rep.cell("unique_youth", per, "sex", sex)
-                if c is not None:
-                    bars.append({"label": f"{rep.dimension_label('sex', sex)}, {per_label}",
-                                 "estimate": _num(c), "suppressed": bool(c["suppressed"])})
-        if bars:
-            rep.figure("youth_by_sex", charts.bar_chart(
-                pd.DataFrame(bars), rep.label("unique_youth"), lang, rep.min_cell,
-                note=t("suppressed_note", lang, min_cell=rep.min_cell)))
+    if not tidy.empty:
+        rep.table("participation", tidy, shown)
     fig = ties_chart(rep)
     if fig is not None:
         rep.figure("ties_by_municipality", fig)
 
 
+def _ties_indicator(rep: Report):
+    return next((i for i in rep.catalogue.indicators if i.of == "ties"), None)
+
+
 def ties_chart(rep: Report):
     """Cross-entity ties of the quarter by municipality (a bar chart), or ``None``."""
-    if rep.reported_period("cross_entity_ties") is None:
+    ind = _ties_indicator(rep)
+    if ind is None or rep.reported_period(ind.id) is None:
         return None
-    cells = _municipality_cells(rep, "cross_entity_ties", rep.period)
+    cells = _municipality_cells(rep, ind.id, rep.period)
     if cells.empty:
         return None
+    definition = ind.definition.get(rep.lang) if ind.definition else None
     return charts.bar_chart(
         cells[["label", "estimate", "suppressed"]],
-        f"{rep.label('cross_entity_ties')} ({rep.period})", rep.lang, rep.min_cell,
-        axis=t("col_ties", rep.lang),
-        note=getattr(rep.catalogue.get("cross_entity_ties").definition, rep.lang))
+        f"{rep.label(ind.id)} ({rep.period})", rep.lang, rep.min_cell,
+        axis=t("col_ties", rep.lang), note=definition)
 
 
 # ---------------------------------------------------------------------------- activities
 def activities(rep: Report) -> None:
-    """The activities held in the quarter (no participant numbers: those are indicators)."""
+    """The activities held in the quarter (no participant numbers: those are indicators);
+    shown when the project records events."""
+    if not _attendance_indicators(rep) or not data.has_events(rep.con):
+        return
     rep.heading("activities")
     lang = rep.lang
     events = data.events_held(rep.con, rep.period, rep.muni)
     rep.batch_ids |= data.batch_ids_of_events(events)
-    dialogues = rep.scope_cell("citizen_dialogues", rep.period)
-    if dialogues is not None:
-        rep.paragraphs([narrative.level_sentence(
-            narrative.subject("citizen_dialogues", lang), "count", _num(dialogues), None, None,
-            rep.period, lang, rep.min_cell)])
     if events.empty:
         rep.paragraphs([t("no_events", lang, period=rep.period)], css="note")
         return
     date_format = "%Y-%m-%d" if lang == "en" else "%d.%m.%Y."
     shown = pd.DataFrame({
         t("col_date", lang): [pd.Timestamp(d).strftime(date_format) for d in events["date"]],
-        t("col_event_type", lang): [t(f"event_{e}", lang) if f"event_{e}" in TEXT else e
-                                    for e in events["event_type"]],
+        t("col_event_type", lang): [rep.event_label(e) for e in events["event_type"]],
         t("col_municipality", lang): [", ".join(rep.names.get(m, m) for m in ms)
                                       for ms in events["muni_ids"]],
         t("col_inter_entity", lang): [t("yes" if x else "no", lang) for x in events["is_inter_entity"]],
@@ -443,9 +509,12 @@ def activities(rep: Report) -> None:
 
 # ---------------------------------------------------------------------------- maps
 def maps(rep: Report) -> None:
-    """The project maps: rendered once by the batch, or drawn here when run on its own."""
+    """The project maps: rendered once by the batch, or drawn here when run on its own (only
+    for a project with municipalities)."""
     from pipeline.reports import report_maps
 
+    if not rep.project:
+        return
     rep.heading("maps")
     manifest = report_maps.cached_maps(rep.maps_dir, rep.period, rep.lang)
     if manifest is not None:
@@ -456,7 +525,8 @@ def maps(rep: Report) -> None:
         reason = manifest.get("unavailable")
     else:
         figures, reason = report_maps.render_maps(
-            rep.settings, rep.values, rep.changes, data.ties(rep.con), rep.period, rep.lang)
+            rep.settings, rep.values, rep.changes, data.ties(rep.con), rep.period, rep.lang,
+            rep.catalogue)
         for name, fig in figures.items():
             png = report_maps.png_bytes(fig)
             if rep.output_dir is not None:

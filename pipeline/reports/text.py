@@ -12,21 +12,19 @@ import math
 LANGS = ("en", "bs")
 
 TEXT: dict[str, dict[str, str]] = {
-    "title_project": {"en": "SPSC quarterly report {period}",
-                      "bs": "SPSC kvartalni izvještaj {period}"},
-    "title_quarterly_muni": {"en": "SPSC quarterly report {period}: {municipality}",
-                             "bs": "SPSC kvartalni izvještaj {period}: {municipality}"},
+    "title_project": {"en": "{project} quarterly report {period}",
+                      "bs": "{project} kvartalni izvještaj {period}"},
+    "title_quarterly_muni": {"en": "{project} quarterly report {period}: {municipality}",
+                             "bs": "{project} kvartalni izvještaj {period}: {municipality}"},
     "title_profile": {"en": "Municipality profile: {municipality}, {period}",
                       "bs": "Profil općine: {municipality}, {period}"},
-    "subtitle": {"en": "Strengthening social cohesion through cooperation in local service delivery "
-                       "(UNDP/IOM, UN Peacebuilding Fund)",
-                 "bs": "Jačanje socijalne kohezije kroz saradnju u pružanju lokalnih usluga "
-                       "(UNDP/IOM, Fond UN-a za izgradnju mira)"},
+    "deck_title": {"en": "{project} quarterly results", "bs": "{project} kvartalni rezultati"},
     "headline": {"en": "Headline figures", "bs": "Ključni pokazatelji"},
     "donor_table": {"en": "Results framework indicators", "bs": "Indikatori okvira rezultata"},
-    "trust": {"en": "Trust in local institutions", "bs": "Povjerenje u lokalne institucije"},
+    "result": {"en": "Result {result}: {label}", "bs": "Rezultat {result}: {label}"},
+    "result_other": {"en": "Other indicators", "bs": "Ostali indikatori"},
     "change": {"en": "Change since baseline", "bs": "Promjena od početnog mjerenja"},
-    "youth": {"en": "Youth engagement", "bs": "Uključenost mladih"},
+    "youth": {"en": "Participation and youth engagement", "bs": "Učešće i uključenost mladih"},
     "activities": {"en": "Activities held this quarter", "bs": "Aktivnosti održane u ovom kvartalu"},
     "maps": {"en": "Maps", "bs": "Karte"},
     "data_quality": {"en": "Data quality", "bs": "Kvalitet podataka"},
@@ -83,28 +81,19 @@ TEXT: dict[str, dict[str, str]] = {
     "cumulative_to": {"en": "cumulative to {period}", "bs": "kumulativno do {period}"},
     # units
     "unit_percent": {"en": "%", "bs": "%"},
-    "unit_score_0_10": {"en": "score 0-10", "bs": "ocjena 0-10"},
+    "unit_mean": {"en": "mean", "bs": "prosjek"},
     "unit_count": {"en": "number", "bs": "broj"},
     "axis_percent": {"en": "Share of respondents (%)", "bs": "Udio ispitanika (%)"},
     "axis_percent_events": {"en": "Share (%)", "bs": "Udio (%)"},
-    "axis_score_0_10": {"en": "Mean score (0-10)", "bs": "Prosječna ocjena (0-10)"},
+    "axis_mean": {"en": "Mean", "bs": "Prosjek"},
     "axis_count": {"en": "Number", "bs": "Broj"},
-    "axis_people": {"en": "Young people", "bs": "Mladi"},
+    "axis_people": {"en": "People", "bs": "Osobe"},
     "axis_events": {"en": "Activities", "bs": "Aktivnosti"},
     "ci_note": {"en": "Bars: 95% confidence intervals.", "bs": "Linije: intervali pouzdanosti 95%."},
     "baseline_label": {"en": "Baseline {period}", "bs": "Početno {period}"},
     "latest_label": {"en": "Latest {period}", "bs": "Posljednje {period}"},
     "project_average": {"en": "Project average", "bs": "Prosjek projekta"},
     "project_total": {"en": "Project total", "bs": "Ukupno u projektu"},
-    # event types
-    "event_citizen_dialogue": {"en": "Citizen dialogue", "bs": "Dijalog s građanima"},
-    "event_youth_exchange": {"en": "Youth exchange", "bs": "Razmjena mladih"},
-    "event_youth_camp": {"en": "Youth camp", "bs": "Kamp za mlade"},
-    "event_critical_thinking_club": {"en": "Critical thinking club", "bs": "Klub kritičkog mišljenja"},
-    "event_mental_health_training": {"en": "Mental health training",
-                                     "bs": "Obuka o mentalnom zdravlju"},
-    "event_service_provider_training": {"en": "Service provider training",
-                                        "bs": "Obuka pružatelja usluga"},
     # notes
     "suppressed_note": {"en": "Cells built from fewer than {min_cell} people are not published "
                               "(shown as \"n < {min_cell}\").",
@@ -165,7 +154,7 @@ TEXT: dict[str, dict[str, str]] = {
     "prov_no_batches": {"en": "No load batches are recorded behind these numbers.",
                         "bs": "Iza ovih brojeva nije evidentirana nijedna učitana datoteka."},
     # index page
-    "index_title": {"en": "SPSC reports {period}", "bs": "SPSC izvještaji {period}"},
+    "index_title": {"en": "{project} reports {period}", "bs": "{project} izvještaji {period}"},
     "status_ok": {"en": "ok", "bs": "uspješno"},
     "status_failed": {"en": "failed", "bs": "neuspješno"},
 }
@@ -206,19 +195,43 @@ def number(value: float | int | None, lang: str, decimals: int = 0) -> str:
     return ("-" if value < 0 and float(text) != 0 else "") + out
 
 
+def is_mean(unit: str) -> bool:
+    """A mean on its answers' scale (``mean``, ``mean 0-10``)."""
+    return str(unit).startswith("mean")
+
+
+def mean_range(unit: str) -> tuple[float, float] | None:
+    """The scale a display unit names (``mean 1-5`` -> ``(1, 5)``), ``None`` when none."""
+    _, _, rng = str(unit).partition(" ")
+    lo, sep, hi = rng.partition("-")
+    try:
+        return (float(lo), float(hi)) if sep else None
+    except ValueError:
+        return None
+
+
+def scale_words(unit: str, lang: str) -> str:
+    """`` on the 0-10 scale`` for a mean with a scale, else nothing."""
+    rng = mean_range(unit) if is_mean(unit) else None
+    if rng is None:
+        return ""
+    span = f"{rng[0]:g}-{rng[1]:g}"
+    return f" on the {span} scale" if lang == "en" else f" na skali {span}"
+
+
 def value(estimate: float | None, unit: str, lang: str) -> str:
-    """An estimate in its unit: ``47%``, ``5.6`` (score 0-10) or ``1,234`` (count)."""
+    """An estimate in its unit: ``47%``, ``5.6`` (a mean) or ``1,234`` (count)."""
     if estimate is None or (isinstance(estimate, float) and math.isnan(estimate)):
         return ""
     if unit == "percent":
         return number(estimate, lang, 0) + "%"
-    if unit == "score_0_10":
+    if is_mean(unit):
         return number(estimate, lang, 1)
     return number(estimate, lang, 0)
 
 
 def margin(half_width: float | None, unit: str, lang: str) -> str:
-    """A margin of error without its sign: ``4`` points, ``0.3`` on the 0-10 scale."""
+    """A margin of error without its sign: ``4`` points, ``0.3`` on a mean's scale."""
     if half_width is None or (isinstance(half_width, float) and math.isnan(half_width)):
         return ""
     return number(half_width, lang, 0 if unit == "percent" else 1)

@@ -6,8 +6,9 @@ version of an edited submission, municipalities coded, so none misspelt), as an 
 them: numeric codes with value labels, DATETIME interview start and end, 0-10 trust scales
 labelled only at their ends, an extra trust question with user-missing codes 98 (refused) and
 99 (don't know), and personal variables (name, phone, an exact birth date labelled as one).
-The mapping beside it turns it into the canonical citizen questions, so the same indicators
-come out as from the Kobo export.
+Its form settings beside it (``mapping.yml``, also the example project's
+``forms/spsc_citizen_survey_agency.yml``) store its variables under the Kobo form's question
+names, so the same answers come out as from the Kobo export.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from pipeline.reference import PROJECT_MUNICIPALITIES
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
 from pipeline.synth.citizen import NOT_IN_FORM_EDUCATION
 from pipeline.synth.xlsforms import (
     CONTACT_CHOICES,
@@ -152,33 +153,54 @@ def _fix_stamp(path: Path) -> None:
 
 
 _MAPPING_HEAD = """\
-# How the agency's SPSS file of the citizen survey ({wave}) becomes the canonical citizen
-# questions: the same indicators as from the Kobo export. The file's dictionary is its
-# codebook (labels, the missing codes 98 and 99 of Q7); IME and TEL are personal by name
-# and label, DATUM_RODJ by its label ("Datum rođenja"), and never read.
+# The form settings of the agency's SPSS file of the citizen survey ({wave}): its variables
+# are stored under the project's Kobo question names (rename), so the same indicators read
+# them; its codes become the Kobo choice names when indicators are built (recodes). The file's
+# dictionary is its codebook (labels, the missing codes 98 and 99 of Q7, kept as Q7); IME and
+# TEL are personal by name and label, DATUM_RODJ by its label ("Datum rođenja"), and never read.
+# The example project declares the same settings (forms/spsc_citizen_survey_agency.yml).
 """
+
+AGENCY_FORM_ID = "spsc_citizen_survey_agency"
+
+
+def agency_settings() -> dict:
+    """The agency file's form settings (see :mod:`pipeline.project.forms`)."""
+    def coded(names) -> dict:
+        return {i: n for i, n in enumerate(names, start=1)}
+
+    rename = {
+        "START": "start", "END": "end", "DATUM": "today",
+        "OPCINA": "location/municipality", "NASELJE": "location/settlement", "TIP": "location/urban_rural",
+        "SPOL": "demographics/sex", "DOB": "demographics/age", "OBRAZ": "demographics/education",
+        "ZAPOSL": "demographics/employment", "RASELJ": "demographics/displacement",
+        **{var: f"trust/{item}" for item, var in _TRUST_VARS.items()},
+        "GOV1": "governance/views_considered", "GOV2": "governance/satisfaction_social",
+        "DIJALOG": "governance/dialogue_participation", "ENTITET": "cohesion/trust_other_entity",
+        "KONTAKT": "cohesion/contact_willing",
+        "STRAT": "design/stratum", "PSU": "design/psu", "WT": "design/weight", "FPC": "design/fpc",
+    }
+    return {
+        "form_id": AGENCY_FORM_ID,
+        "label": {"en": "Citizen perception survey (agency SPSS file)",
+                  "bs": "Istraživanje percepcije građana (SPSS agencije)"},
+        "respondent_id": "ID",
+        "personal": ["IME", "TEL"],
+        "rename": rename,
+        "design": {"weights": "design/weight", "strata": "design/stratum", "psu": "design/psu",
+                   "fpc": "design/fpc"},
+        "municipality": {"question": "location/municipality", "recode": coded(PROJECT_MUNICIPALITIES)},
+        "sex": {"question": "demographics/sex", "recode": coded(["male", "female"])},
+        "age": "demographics/age",
+        "recode": {
+            "location/urban_rural": coded(["urban", "rural"]),
+            "demographics/education": coded(EDUCATION),
+            "demographics/employment": coded(EMPLOYMENT),
+            "demographics/displacement": coded(DISPLACEMENT),
+            "governance/dialogue_participation": coded(["yes", "no"]),
+        },
+    }
 
 
 def _mapping_text(wave: str) -> str:
-    def coded(names) -> dict:
-        return {"source": None, "recode": {i: n for i, n in enumerate(names, start=1)}}
-
-    questions = {
-        "started_at": "START", "ended_at": "END", "interview_date": "DATUM",
-        "municipality": {**coded(PROJECT_MUNICIPALITIES), "source": "OPCINA"},
-        "settlement": "NASELJE",
-        "urban_rural": {**coded(["urban", "rural"]), "source": "TIP"},
-        "sex": {**coded(["male", "female"]), "source": "SPOL"},
-        "age": "DOB",
-        "education": {**coded(EDUCATION), "source": "OBRAZ"},
-        "employment": {**coded(EMPLOYMENT), "source": "ZAPOSL"},
-        "displacement": {**coded(DISPLACEMENT), "source": "RASELJ"},
-        **{item: var for item, var in _TRUST_VARS.items()},
-        "views_considered": "GOV1", "satisfaction_social": "GOV2",
-        "dialogue_participation": {"source": "DIJALOG", "recode": {1: True, 2: False}},
-        "trust_other_entity": "ENTITET", "contact_willing": "KONTAKT",
-    }
-    mapping = {"form_id": "spsc_citizen_survey_agency", "target": "citizen", "respondent_id": "ID",
-               "weight": "WT", "strata": "STRAT", "psu": "PSU", "population": "FPC",
-               "personal": ["IME", "TEL"], "questions": questions}
-    return _MAPPING_HEAD.format(wave=wave) + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True)
+    return _MAPPING_HEAD.format(wave=wave) + yaml.safe_dump(agency_settings(), sort_keys=False, allow_unicode=True)

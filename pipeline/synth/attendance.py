@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.reference import PROJECT_MUNICIPALITIES, census, entity_of, municipalities
+from pipeline.reference import census, entity_of, municipalities
 from pipeline.reference.names import normaliser, to_cyrillic
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
 from pipeline.synth.names import (
     FIRST_NAMES,
     NAME_MIX,

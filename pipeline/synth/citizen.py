@@ -30,9 +30,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.special import ndtr
 
-from pipeline.reference import PROJECT_MUNICIPALITIES, census, entity_of, municipalities
+from pipeline.reference import census, entity_of, municipalities
 from pipeline.reference.names import normaliser
 from pipeline.synth import kobo
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
 from pipeline.synth.attendance import RESIDENCE_VARIANTS, count_dirt
 from pipeline.synth.names import (
     FIRST_NAMES,

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.reference import PROJECT_MUNICIPALITIES, municipalities
+from pipeline.reference import municipalities
+from pipeline.synth.area import PROJECT_MUNICIPALITIES
 from pipeline.synth.workbooks import workbook, write_rows
 
 EN, BS = "label::English (en)", "label::Bosanski (bs)"

@@ -49,11 +49,11 @@ def reference_fingerprint(*frames: pd.DataFrame) -> str:
     return h.hexdigest()[:24]
 
 
-def load_reference(con: duckdb.DuckDBPyConnection) -> bool:
+def load_reference(con: duckdb.DuckDBPyConnection, area: tuple[str, ...] = ()) -> bool:
     """Replace the reference tables with the packaged CSVs (one transaction) unless they hold
     them already: an unchanged warehouse stays unchanged, and no read copy is published for
-    nothing. Returns whether they were replaced."""
-    municipalities, census = reference.municipalities(), reference.census()
+    nothing. ``is_project`` marks the project's area. Returns whether they were replaced."""
+    municipalities, census = reference.with_area(area), reference.census()
     fp = reference_fingerprint(municipalities, census)
     row = first_row(con, "select value from warehouse_meta where key = 'reference_fingerprint'")
     if row is not None and row[0] == fp:
@@ -74,6 +74,16 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
+def mark_project_area(con: duckdb.DuckDBPyConnection, area: tuple[str, ...]) -> None:
+    """Mark the project's municipalities in ``ref_municipalities`` (``is_project``)."""
+    con.execute("update ref_municipalities set is_project = list_contains(?, muni_id)", [list(area)])
+
+
+def project_area(settings: Settings) -> tuple[str, ...]:
+    """The municipality ids of the settings' project (none without a project)."""
+    return settings.project.area if settings.project is not None else ()
+
+
 def init_warehouse(settings: Settings, wait: float | None = None) -> list[str]:
     """Create or migrate the warehouse at ``settings.db``; returns the migrations applied.
 
@@ -83,7 +93,7 @@ def init_warehouse(settings: Settings, wait: float | None = None) -> list[str]:
     con = connect(settings.db, wait=settings.write_wait if wait is None else wait)
     try:
         applied = migrate(con)
-        load_reference(con)
+        load_reference(con, project_area(settings))
         bound_secret(settings, con)
     finally:
         con.close()

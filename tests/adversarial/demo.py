@@ -1,9 +1,9 @@
 """A small demo installation for the audit and snapshot tests, built once per test session.
 
-``make demo`` in small: ``spsc synth --respondents 30``, the four survey exports, the events
-list and every sign-in sheet ingested, ``spsc build``. :func:`demo_copy` gives each test its
-own copy of the warehouse and secret (the raw files are shared: ``load_batches`` points to
-them by absolute path, and nobody writes there).
+``make demo`` in small, in a copy of the example project: ``spsc synth --respondents 30``, the
+four survey exports, the events list and every sign-in sheet ingested, ``spsc build``.
+:func:`demo_copy` gives each test its own copy of the project, warehouse and secret (the raw
+files are shared: ``load_batches`` points to them by absolute path, and nobody writes there).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def build_demo(home: Path) -> Settings:
     from pipeline.synth import generate
     from pipeline.warehouse.setup import init_warehouse
 
-    settings = get_settings(home=home, db=home / "data" / "processed" / "spsc.duckdb",
+    _project(home)
+    settings = get_settings(home=home, project=home, db=home / "data" / "processed" / "spsc.duckdb",
                             secret_path=home / ".spsc" / "secret.key",
                             reports_dir=home / "reports")
     raw = home / "data" / "raw" / "sample"
@@ -57,10 +58,18 @@ def demo_copy(home: Path) -> Settings:
         build_demo(cache)
         _CACHE["home"] = cache
     source = _CACHE["home"]
+    _project(home)
     for part in (Path("data") / "processed" / "spsc.duckdb", Path(".spsc") / "secret.key"):
         (home / part).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / part, home / part)
     (home / ".spsc").chmod(0o700)
-    return get_settings(home=home, db=home / "data" / "processed" / "spsc.duckdb",
+    return get_settings(home=home, project=home, db=home / "data" / "processed" / "spsc.duckdb",
                         secret_path=home / ".spsc" / "secret.key", reports_dir=home / "reports",
                         raw_dir=source / "data" / "raw")
+
+
+def _project(home: Path) -> None:
+    """The example project's files in ``home`` (its catalogue and form settings)."""
+    from helpers import project_settings
+
+    project_settings(home)

@@ -55,7 +55,7 @@ create table if not exists stg_survey__submissions (
     form_id            varchar not null,
     form_version       varchar,
     wave               varchar not null,
-    target             varchar,            -- citizen, youth (canonical model), NULL for other forms
+    target             varchar,            -- unused (NULL): forms keep their own questions
     respondent_key     varchar not null,   -- keyed pseudonym of _uuid (= meta/instanceID), or the source's id
     source_sheet       varchar,
     source_row         bigint,
@@ -67,62 +67,8 @@ create table if not exists stg_survey__submissions (
     is_current         boolean not null
 );
 
--- one row per loaded citizen-survey submission row: canonical names, typed and recoded
--- (who, which wave and which batch: stg_survey__submissions, by submission_id)
-create table if not exists stg_survey__citizen (
-    submission_id            bigint not null,
-    started_at               timestamp,
-    ended_at                 timestamp,
-    interview_date           date,
-    consent                  varchar,
-    muni_id                  varchar,
-    settlement               varchar,
-    urban_rural              varchar,
-    sex                      varchar,
-    age                      integer,
-    education                varchar,
-    employment               varchar,
-    displacement             varchar,
-    trust_municipality       integer,
-    trust_csw                integer,
-    trust_employment         integer,
-    trust_health             integer,
-    trust_mental_health      integer,
-    trust_schools            integer,
-    views_considered         integer,
-    satisfaction_social      integer,
-    dialogue_participation   boolean,
-    trust_other_entity       integer,
-    contact_willing          varchar,            -- space-separated choices, as Kobo stores them
-    stratum                  varchar,
-    psu                      varchar,
-    weight                   double,
-    fpc                      double
-);
-
--- one row per loaded youth pre/post submission row: canonical names, typed and recoded
-create table if not exists stg_survey__youth (
-    submission_id    bigint not null,
-    participant_key  varchar,            -- keyed pseudonym of the self-generated participant code
-    started_at       timestamp,
-    ended_at         timestamp,
-    interview_date   date,
-    phase            varchar,
-    muni_id          varchar,
-    sex              varchar,
-    age              integer,
-    activity_type    varchar,
-    att_1            integer,
-    att_2            integer,
-    att_3            integer,
-    att_4            integer,
-    eff_1            integer,
-    eff_2            integer,
-    eff_3            integer
-);
-
--- one row per loaded submission row and question not held by a canonical table above
--- (every question of forms without a mapping, and unmapped questions of mapped sources)
+-- one row per loaded submission row and question (municipality answers stored as ids, link
+-- codes as keyed pseudonyms)
 create table if not exists stg_survey__answers (
     submission_id  bigint not null,
     question       varchar not null,
@@ -155,75 +101,6 @@ create table if not exists survey_replacements (
     old_submitted_at   timestamp,
     new_submitted_at   timestamp,
     replaced_at        timestamp not null
-);
-
--- marts: one row per respondent per wave per form
-create table if not exists respondents (
-    respondent_key  varchar not null,
-    form_id         varchar not null,
-    wave            varchar not null,
-    muni_id         varchar,
-    entity          varchar,
-    sex             varchar,
-    age             integer,
-    age_group       varchar,
-    urban_rural     varchar,
-    weight          double,
-    stratum         varchar,
-    psu             varchar,
-    fpc             double,
-    batch_id        integer,
-    submitted_at    timestamp,
-    form_version    varchar
-);
-
--- marts: one row per respondent per wave (citizen survey), 1:1 with respondents
-create table if not exists citizen_responses (
-    respondent_key          varchar not null,
-    wave                    varchar not null,
-    trust_municipality      integer,
-    trust_csw               integer,
-    trust_employment        integer,
-    trust_health            integer,
-    trust_mental_health     integer,
-    trust_schools           integer,
-    views_considered        integer,
-    satisfaction_social     integer,
-    dialogue_participation  boolean,
-    trust_other_entity      integer,
-    contact_neighbour       boolean,
-    contact_colleague       boolean,
-    contact_friend          boolean,
-    contact_in_law          boolean,
-    education               varchar,
-    employment              varchar,
-    displacement            varchar,
-    form_id                 varchar,
-    batch_id                integer
-);
-
--- marts: one row per youth participant per wave and phase
-create table if not exists youth_responses (
-    participant_key  varchar,
-    wave             varchar not null,
-    phase            varchar,
-    muni_id          varchar,
-    entity           varchar,
-    sex              varchar,
-    age              integer,
-    age_group        varchar,
-    activity_type    varchar,
-    att_1            integer,
-    att_2            integer,
-    att_3            integer,
-    att_4            integer,
-    eff_1            integer,
-    eff_2            integer,
-    eff_3            integer,
-    attitude_score   double,
-    batch_id         integer,
-    respondent_key   varchar,
-    submitted_at     timestamp
 );
 
 -- marts: one row per form version and question; label in the default language, English, Bosnian

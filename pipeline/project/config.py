@@ -1,0 +1,215 @@
+"""``spsc.yml``: what makes a folder a project, validated into :class:`ProjectConfig`.
+
+The file names the project (English and Bosnian), its donor and dates, the reporting quarters
+and survey waves, the project area (municipalities by id or by any spelling the normaliser
+resolves; the entity of each is derived), the report languages, the small-cell threshold and
+where the project's files live, relative to the folder. Every problem is reported at once,
+each naming the file and the field (``spsc.yml: field 'area.3': unknown municipality 'Drvr'``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import SpscError
+
+PROJECT_FILE = "spsc.yml"
+QUARTER = re.compile(r"^\d{4}Q[1-4]$")
+LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
+
+
+class ProjectError(SpscError):
+    """A project file is missing or invalid; the message names the file, entry and field."""
+
+
+class Text(BaseModel):
+    """A text in several languages: a plain string (the same in every language) or a mapping
+    ``{en: ..., bs: ...}``. A language without its own text falls back to English, then to
+    the first one given, so ``text.bs`` always reads."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    en: str = Field(min_length=1)
+    bs: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"en": value, "bs": value}
+        if isinstance(value, dict) and value:
+            texts = {str(k): v for k, v in value.items()}
+            first = texts.get("en") or next(iter(texts.values()))
+            texts.setdefault("en", first)
+            texts.setdefault("bs", texts["en"])
+            return texts
+        return value
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (English when the language has none)."""
+        return getattr(self, lang, None) or (self.model_extra or {}).get(lang) or self.en
+
+
+def quarter_range(start: date, end: date) -> list[str]:
+    """The quarters from the one holding ``start`` to the one holding ``end``."""
+    out, y, q = [], start.year, (start.month - 1) // 3 + 1
+    last = (end.year, (end.month - 1) // 3 + 1)
+    while (y, q) <= last:
+        out.append(f"{y}Q{q}")
+        y, q = (y + 1, 1) if q == 4 else (y, q + 1)
+    return out
+
+
+class Paths(BaseModel):
+    """Where the project's files live, relative to the project folder."""
+
+    model_config = ConfigDict(extra="forbid")
+    raw: str = "data/raw"
+    warehouse: str = "data/processed/spsc.duckdb"
+    reports: str = "reports"
+    forms: str = "forms"
+    indicators: str = "indicators.yml"
+    results_framework: str = "results_framework.xlsx"
+    aliases: str = "aliases"
+    boundaries: str | None = None  # default: <raw>/boundaries
+
+
+class Attendance(BaseModel):
+    """How sign-in sheets are read into people and events (see docs/project.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    youth_ages: tuple[int, int] = (15, 30)  # youth = aged from..to at the event date
+    youth_event_types: list[str] | None = None  # events for young people, by type (default: the packaged)
+    inter_entity_min_per_side: int = Field(default=2, ge=1)  # an inter-entity event has this many from each entity
+    sustained_min_events: int = Field(default=3, ge=1)  # sustained engagement: this many activities
+    event_types: dict[str, Text] = Field(default_factory=dict)  # labels of the event types in reports
+
+    @field_validator("youth_ages")
+    @classmethod
+    def _ages(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 0 <= value[0] <= value[1] <= 120:
+            raise ValueError("must be [youngest, oldest], e.g. [15, 30]")
+        return value
+
+
+class Maps(BaseModel):
+    """What the maps show."""
+
+    model_config = ConfigDict(extra="forbid")
+    indicator: str | None = None  # the indicator mapped by municipality (default: the first survey one)
+    label_nudge: dict[str, tuple[float, float]] = Field(default_factory=dict)  # muni_id -> (dx, dy) metres
+
+
+class ProjectConfig(BaseModel):
+    """The validated content of ``spsc.yml`` (see the template ``spsc new`` writes)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Text
+    short_name: str = Field(min_length=1, max_length=40)
+    donor: str = ""
+    implementers: str = ""
+    start: date
+    end: date
+    quarters: list[str] = Field(default_factory=list)  # reporting quarters (default: start to end)
+    waves: dict[str, str] = Field(default_factory=dict)  # survey waves by name; 'baseline' is special
+    area: list[str] = Field(default_factory=list)  # municipalities, by id or name
+    languages: list[str] = Field(default_factory=lambda: ["en", "bs"])
+    min_cell: int = Field(default=10, ge=1)
+    paths: Paths = Field(default_factory=Paths)
+    attendance: Attendance = Field(default_factory=Attendance)
+    maps: Maps = Field(default_factory=Maps)
+    synth: dict[str, Any] = Field(default_factory=dict)  # sample-data generator settings (example only)
+
+    @field_validator("area", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not LANGUAGE.match(v)]
+        if bad or not value:
+            raise ValueError(f"languages are codes like en, bs ({', '.join(bad) or 'none given'})")
+        return value
+
+    @model_validator(mode="after")
+    def _periods(self) -> ProjectConfig:
+        if self.end < self.start:
+            raise ValueError("end comes before start")
+        if not self.quarters:
+            object.__setattr__(self, "quarters", quarter_range(self.start, self.end))
+        bad = [q for q in [*self.quarters, *self.waves.values()] if not QUARTER.match(str(q))]
+        if bad:
+            raise ValueError(f"periods are quarters like 2024Q4, not {', '.join(map(str, bad))}")
+        if self.quarters != sorted(set(self.quarters)):
+            raise ValueError("quarters must be listed once each, in order")
+        return self
+
+    @property
+    def baseline_wave(self) -> str | None:
+        """The survey wave computed baselines come from (``waves.baseline``)."""
+        return self.waves.get("baseline")
+
+
+def _where(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(file)"
+
+
+def parse_config(text: str, name: str = PROJECT_FILE) -> tuple[ProjectConfig, tuple[str, ...]]:
+    """Validate ``spsc.yml`` text; returns the config and the area as municipality ids.
+
+    Raises:
+        ProjectError: listing every problem as ``field '<path>': <message>``.
+    """
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProjectError(f"not valid YAML ({str(exc).splitlines()[0]})", name) from exc
+    if not isinstance(raw, dict):
+        raise ProjectError("must be a mapping of settings (name, start, end, area ...)", name)
+    try:
+        config = ProjectConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ProjectError("; ".join(f"field '{_where(e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
+                                     for e in exc.errors()), name) from exc
+    area, problems = resolve_area(config.area)
+    if problems:
+        raise ProjectError("; ".join(problems), name,
+                           "write the municipality's id or name (see pipeline/reference/municipalities.csv)")
+    return config, area
+
+
+def resolve_area(names: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """Municipality ids of the project area (ids or any spelling), and the problems found."""
+    from pipeline.reference import municipalities
+    from pipeline.reference.names import normaliser
+
+    ids = set(municipalities()["muni_id"])
+    norm = normaliser()
+    out, problems = [], []
+    for i, name in enumerate(names):
+        muni_id, reason = (name, None) if name in ids else norm.try_resolve(name)
+        if muni_id is None:
+            problems.append(f"field 'area.{i}': {name!r}: {reason}")
+        elif muni_id in out:
+            problems.append(f"field 'area.{i}': {name!r} is listed twice")
+        else:
+            out.append(muni_id)
+    return tuple(out), problems
+
+
+def read_config(folder: Path) -> tuple[ProjectConfig, tuple[str, ...]]:
+    """``<folder>/spsc.yml`` parsed (see :func:`parse_config`)."""
+    path = Path(folder) / PROJECT_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProjectError(f"cannot read the project file ({exc.strerror})", str(path),
+                           "create a project with 'spsc new DIR'") from exc
+    return parse_config(text, str(path))
