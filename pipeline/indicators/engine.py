@@ -12,15 +12,24 @@ Writes two marts in one transaction (the old rows are replaced, never mixed with
 
 Survey indicators are design-based, as R's ``svyby`` (full design kept for domains), through
 :class:`pipeline.survey.Design` with weights ``weight``, strata ``stratum``, PSUs ``psu`` and
-fpc ``fpc``. To stay vectorised at a million respondents, DuckDB first sums the data to one
-row per (wave, stratum, PSU, sex, age group, municipality, entity) cell: for each indicator
-the weighted total of its per-respondent value and the weight of those who answered. A
-weighted mean is the ratio of those two totals, and its linearised variance depends on the
-data only through PSU-by-domain totals, so ``Design.ratios`` on the cells (each with weight 1)
-gives exactly ``svymean``'s estimate and standard error, for all indicators and all domains
-of a dimension in one call; all waves are estimated together with strata nested in waves,
-which equals one design per wave. Confidence intervals are normal (``confint`` of ``svyby``)
-and clipped to the scale (0-100 for percent, 0-10 for scores).
+fpc ``fpc``; when the respondents mart also has ``fpc2`` (people in the PSU's population) the
+design has two stages, settlements then people (R's ``id = ~psu + respondent, fpc = ~fpc +
+fpc2``), and the second stage enters the variance. To stay vectorised at a million
+respondents, DuckDB first sums the data to one row per (wave, stratum, PSU, sex, age group,
+municipality, entity) cell: for each indicator the weighted total of its per-respondent value,
+the weight and number of those who answered, the weighted sum of squares (for the design
+effect) and the sums of squared weights the second stage needs. ``Design.from_cells`` /
+``cell_means`` turn these into exactly ``svymean``'s estimate, standard error and deff on the
+respondent rows, for all indicators and all domains of a dimension in one call; all waves are
+estimated together with strata nested in waves, which equals one design per wave.
+
+Every survey cell carries ``df`` (the design degrees of freedom of its domain: PSUs minus
+strata holding the domain), ``n`` (people who answered), ``n_weighted`` (their weight),
+``deff`` and ``ci_method``: proportions get the logit interval on ``df`` (R ``svyciprop(method
+= "logit")``), means a t interval on ``df``, clipped to their scale (0-10). A cell whose
+variance cannot be estimated (a domain inside one PSU, no lonely-PSU rule applicable) is
+published with its estimate, no se and no interval, and says why in ``note``; never with
+se = 0. Attendance counts have none of these (a register, not a sample).
 
 Units: proportions and shares are stored as percentages (0-100), means on their 0-10 scale,
 counts as numbers with se and CI NULL (attendance is a register, not a sample).
@@ -46,7 +55,7 @@ from pipeline.indicators.catalogue import (
     load_catalogue,
 )
 from pipeline.indicators.suppression import suppress
-from pipeline.survey import Design, difference
+from pipeline.survey import CellSums, Design, difference
 from pipeline.warehouse import connect, transaction
 
 # The part of the warehouse contract (docs/warehouse.md) this stage reads: table -> column -> type.
@@ -97,7 +106,12 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
 DIMENSION_COLUMNS = {"total": None, "sex": "sex", "age_group": "age_group",
                      "municipality": "muni_id", "entity": "entity"}
 VALUE_COLUMNS = ["indicator_id", "period", "dimension", "dimension_value", "estimate", "se",
-                 "ci_low", "ci_high", "n", "suppressed", "batch_ids"]
+                 "ci_low", "ci_high", "n", "suppressed", "batch_ids", "df", "n_weighted", "deff",
+                 "ci_method", "note"]
+# the design columns of a survey cell (NULL for attendance)
+PRECISION_COLUMNS = ["df", "n_weighted", "deff", "ci_method", "note"]
+# respondents columns the engine uses when a form declares them (a second sampling stage)
+OPTIONAL_INPUTS: dict[str, dict[str, str]] = {"respondents": {"fpc2": "double"}}
 CHANGE_COLUMNS = ["indicator_id", "dimension", "dimension_value", "baseline_period",
                   "latest_period", "baseline_estimate", "latest_estimate", "change", "se",
                   "ci_low", "ci_high", "p_value", "significant", "suppressed"]
@@ -122,6 +136,13 @@ class BuildSummary:
 def _q(name: str) -> str:
     """A quoted identifier (names come from the validated catalogue, quoting is belt and braces)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether ``table`` has ``column`` (for the optional inputs, e.g. a second stage)."""
+    return bool(con.execute(
+        "select count(*) from information_schema.columns where table_schema = current_schema()"
+        " and table_name = ? and column_name = ?", [table, column]).fetchall()[0][0])
 
 
 def check_inputs(con: duckdb.DuckDBPyConnection) -> None:
@@ -180,7 +201,7 @@ def _value_sql(ind: Indicator) -> str:
 
 
 _CITIZEN_ROWS = """
-    select r.wave, r.stratum, cast(r.psu as varchar) as psu, r.fpc, r.weight, r.sex,
+    select r.wave, r.stratum, cast(r.psu as varchar) as psu, r.fpc, {fpc2} as fpc2, r.weight, r.sex,
         r.age_group, r.muni_id, r.entity, r.batch_id, {values}
     from respondents as r
     join citizen_responses as c on c.respondent_key = r.respondent_key and c.wave = r.wave
@@ -204,15 +225,17 @@ _YOUTH_ROWS = """
         full join post on post.participant_key = pre.participant_key and post.wave = pre.wave
     )
     select wave, 'all' as stratum, participant_key as psu, cast(null as double) as fpc,
-        1.0 as weight, sex, age_group, muni_id, entity, batch_id, {values}
+        cast(null as double) as fpc2, 1.0 as weight, sex, age_group, muni_id, entity, batch_id,
+        {values}
     from pairs
 """
 
 _CELLS = """
     with survey_rows as ({rows}),
     final as (
-        select wave, stratum, psu, fpc, sex, age_group, muni_id, entity, batch_id,
+        select wave, stratum, psu, fpc, fpc2, sex, age_group, muni_id, entity, batch_id,
             count(*) filter (where weight is null) as missing_weights,
+            count(*) as n_rows,
             {sums}
         from survey_rows
         group by all
@@ -224,13 +247,16 @@ _CELLS = """
 def survey_cells(con: duckdb.DuckDBPyConnection, indicators: list[Indicator], source: str) -> pd.DataFrame:
     """Sum a survey to one row per wave, stratum, PSU and domain cell (DuckDB does the pass).
 
-    Returns one row per cell with, for each indicator ``k``: ``num__k`` (weighted total of
-    the respondent values), ``den__k`` (weight of those who answered) and ``n__k`` (how many
-    answered).
+    Returns one row per cell with ``n_rows`` (respondents in the cell) and, for each
+    indicator ``k``: ``num__k`` (weighted total of the respondent values), ``den__k`` (weight
+    of those who answered), ``n__k`` (how many answered), ``sq__k`` (weighted sum of squared
+    values) and ``w2y2__k``, ``w2y__k``, ``w2__k`` (sums of w²y², w²y and w² over those who
+    answered, for a second sampling stage).
     """
     values = ", ".join(f"{_value_sql(ind)} as {_q('y__' + ind.id)}" for ind in indicators)
     if source == "citizen_survey":
-        rows = _CITIZEN_ROWS.format(values=values)
+        rows = _CITIZEN_ROWS.format(values=values, fpc2="r.fpc2" if _has_column(
+            con, "respondents", "fpc2") else "cast(null as double)")
     else:
         items = ", ".join(
             f"pre.{item} as {item}_pre, post.{item} as {item}_post,"
@@ -239,7 +265,12 @@ def survey_cells(con: duckdb.DuckDBPyConnection, indicators: list[Indicator], so
     sums = ", ".join(
         f"sum(weight * {_q('y__' + i.id)}) as {_q('num__' + i.id)},"
         f" sum(weight) filter (where {_q('y__' + i.id)} is not null) as {_q('den__' + i.id)},"
-        f" count({_q('y__' + i.id)}) as {_q('n__' + i.id)}" for i in indicators)
+        f" count({_q('y__' + i.id)}) as {_q('n__' + i.id)},"
+        f" sum(weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('sq__' + i.id)},"
+        f" sum(weight * weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('w2y2__' + i.id)},"
+        f" sum(weight * weight * {_q('y__' + i.id)}) as {_q('w2y__' + i.id)},"
+        f" sum(weight * weight) filter (where {_q('y__' + i.id)} is not null) as {_q('w2__' + i.id)}"
+        for i in indicators)
     cells = con.execute(_CELLS.format(rows=rows, sums=sums)).df()
     bad = cells.loc[cells["missing_weights"] > 0, "wave"].unique()
     if len(bad):
@@ -256,48 +287,56 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
         cells: output of :func:`survey_cells` (any number of waves).
         indicators: survey indicators disaggregated by ``dimension``.
         dimension: ``total``, ``sex``, ``age_group``, ``municipality`` or ``entity``.
-        fpc: use the ``fpc`` column (False for designs sampled with replacement).
+        fpc: use the ``fpc`` columns (False for designs sampled with replacement).
 
     Returns:
         One row per indicator, wave and dimension value: indicator_id, period, dimension,
-        dimension_value, estimate, se, ci_low, ci_high, n (unscaled, unsuppressed).
+        dimension_value, estimate, se, ci_low, ci_high, n, df, n_weighted, deff, ci_method,
+        note (unscaled, unsuppressed).
     """
     if cells.empty or not indicators:
-        return pd.DataFrame(columns=VALUE_COLUMNS[:9])
+        return pd.DataFrame(columns=[*VALUE_COLUMNS[:9], *PRECISION_COLUMNS])
     frame = cells.assign(
-        design_stratum=cells["wave"].astype(str) + "|" + cells["stratum"].astype(str), unit_weight=1.0)
+        design_stratum=cells["wave"].astype(str) + "|" + cells["stratum"].astype(str))
     use_fpc = fpc and frame["fpc"].notna().any()
     if use_fpc and frame["fpc"].isna().any():
         raise SpscError("some respondents have an fpc and others not", "respondents",
                         "give every stratum its number of PSUs in the population")
+    two_stage = use_fpc and "fpc2" in frame and frame["fpc2"].notna().any()
+    if two_stage and frame["fpc2"].isna().any():
+        raise SpscError("some respondents have a second-stage population (fpc2) and others not",
+                        "respondents", "give every PSU its number of people in the population")
+    stages = ("fpc", "fpc2") if two_stage else "fpc" if use_fpc else None
     try:
-        design = Design(frame, weights="unit_weight", strata="design_stratum", psu="psu",
-                        fpc="fpc" if use_fpc else None)
+        design = Design.from_cells(frame, strata="design_stratum", psu="psu",
+                                   respondents="n_rows", fpc=stages)
     except ValueError as exc:  # missing PSUs or strata, an fpc smaller than the sample...
         raise SpscError(f"the survey design is not usable ({exc})", "respondents",
                         "fix stratum, psu and fpc at ingest") from exc
     column = DIMENSION_COLUMNS[dimension]
     by = ["wave"] if column is None else ["wave", column]
-    spec = {ind.id: (f"num__{ind.id}", f"den__{ind.id}") for ind in indicators}
-    est = design.ratios(spec, by=by)
-    # n is people, not cells: the answered counts summed over the domain's cells
-    n_cols = [f"n__{ind.id}" for ind in indicators]
-    counts = frame.groupby(by, dropna=True)[n_cols].sum().reset_index().melt(
-        id_vars=by, var_name="variable", value_name="people")
-    counts["variable"] = counts["variable"].str.removeprefix("n__")
-    est = est.merge(counts, on=["variable", *by], how="left")
+    spec = {ind.id: CellSums(
+        total=f"num__{ind.id}", weight=f"den__{ind.id}", count=f"n__{ind.id}",
+        squares=f"sq__{ind.id}", w2y2=f"w2y2__{ind.id}", w2y=f"w2y__{ind.id}", w2=f"w2__{ind.id}",
+        proportion=ind.estimator == "proportion") for ind in indicators}
+    est = design.cell_means(spec, by=by)
     return pd.DataFrame({
         "indicator_id": est["variable"].astype(str),
         "period": est["wave"].astype(str),
         "dimension": dimension,
         "dimension_value": "total" if column is None else est[column].astype(str),
         "estimate": est["estimate"], "se": est["se"], "ci_low": est["ci_low"],
-        "ci_high": est["ci_high"], "n": est["people"].fillna(0).astype("int64"),
+        "ci_high": est["ci_high"], "n": est["n"].astype("int64"), "df": est["df"].astype(float),
+        "n_weighted": est["n_weighted"], "deff": est["deff"], "ci_method": est["ci_method"],
+        "note": est["note"],
     })
 
 
 def _scale(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """Percent on 0-100, scores as they are; CIs clipped to the scale."""
+    """Percent on 0-100, scores as they are; t intervals of means clipped to their scale.
+
+    A proportion's logit interval lies inside (0, 100) and is never clipped.
+    """
     units = values["indicator_id"].map({i.id: i.unit for i in catalogue.indicators})
     out = values.copy()
     for unit, (factor, low, high) in SCALE.items():
@@ -327,7 +366,7 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> pd.Da
             part["batch_ids"] = part["period"].map(batches)
             parts.append(part)
     if not parts:
-        return pd.DataFrame(columns=[*VALUE_COLUMNS[:9], "batch_ids"])
+        return pd.DataFrame(columns=[*VALUE_COLUMNS[:9], "batch_ids", *PRECISION_COLUMNS])
     return _scale(pd.concat(parts, ignore_index=True), catalogue)
 
 
@@ -538,8 +577,10 @@ def attendance_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, sett
     out = pd.concat([out, _zero_totals(con, catalogue, out, through)], ignore_index=True)
     batches = _attendance_batches(con, through)
     out["batch_ids"] = out["period"].map(lambda p: batches.get(p, []))
-    for col in ("se", "ci_low", "ci_high"):
+    for col in ("se", "ci_low", "ci_high", "df", "n_weighted", "deff"):
         out[col] = np.nan
+    out["ci_method"] = None
+    out["note"] = None
     out["n"] = out["n"].fillna(0).astype("int64")
     return out.reset_index(drop=True)
 
@@ -633,6 +674,10 @@ def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, chang
         raise AssertionError("indicator_values would hold a cell twice")
     frame = values[VALUE_COLUMNS].copy()
     frame["n"] = frame["n"].astype("int64")
+    for col in ("df", "n_weighted", "deff"):
+        frame[col] = frame[col].astype("float64")
+    for col in ("ci_method", "note"):
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     change_frame = changes[CHANGE_COLUMNS].copy()
     cat = catalogue_rows(catalogue)
     con.register("_values_in", frame)
@@ -642,9 +687,11 @@ def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, chang
         with transaction(con):
             con.execute("delete from indicator_values")
             con.execute(
-                "insert into indicator_values select indicator_id, period, dimension,"
+                "insert into indicator_values by name select indicator_id, period, dimension,"
                 " dimension_value, estimate, se, ci_low, ci_high, n, suppressed,"
-                " cast(batch_ids as integer[]) from _values_in")
+                " cast(batch_ids as integer[]) as batch_ids, cast(df as integer) as df,"
+                " n_weighted, deff, cast(ci_method as varchar) as ci_method,"
+                " cast(nullif(note, '') as varchar) as note from _values_in")
             con.execute("delete from indicator_changes")
             con.execute(
                 "insert into indicator_changes select indicator_id, dimension, dimension_value,"
