@@ -1,7 +1,7 @@
 """Indicator engine at scale: the whole catalogue vs one DuckDB GROUP BY of weighted means.
 
 A 1,000,000-respondent citizen survey (one wave, 9 strata, 540 settlements as PSUs, weights,
-fpc) is generated with numpy straight into the ``respondents`` / ``citizen_responses`` marts of
+fpc, and the second stage's population fpc2, so the variance has both stages) is generated with numpy straight into the ``respondents`` / ``citizen_responses`` marts of
 a real warehouse file, beside a youth pre/post survey (2,000 participants) and a project-sized
 attendance register (600 events, 6,000 people, 30,000 attendances, ties). Then, in the same run:
 
@@ -71,7 +71,7 @@ def survey_frames(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, pd.Da
         "urban_rural": np.where(rng.random(n) < 0.4, "urban", "rural"),
         "weight": rng.uniform(0.5, 3.0, n), "stratum": muni,
         "psu": np.char.add(np.char.add(muni, "-"), psu_local.astype(str)),
-        "fpc": 150.0, "batch_id": 1, "submitted_at": pd.Timestamp("2024-11-15"),
+        "fpc": 150.0, "fpc2": 4000.0, "batch_id": 1, "submitted_at": pd.Timestamp("2024-11-15"),
     })
     answers = pd.DataFrame({"respondent_key": keys, "wave": WAVE})
     for name in ("trust_municipality", "trust_csw", "trust_employment", "trust_health",
@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         respondents, answers = survey_frames(rng, args.respondents)
         con = connect(s.db)
         try:
+            # a form declaring two stages (settlements, then people) gives respondents fpc2
+            con.execute("alter table respondents add column if not exists fpc2 double")
             for table, frame in [("respondents", respondents), ("citizen_responses", answers),
                                  ("youth_responses", youth_frame(rng)), *attendance_frames(rng).items()]:
                 con.register("_bench_in", frame)
