@@ -535,6 +535,104 @@ def test_standard_errors_equal_the_design_on_respondent_rows(built):
     assert row["se"] == pytest.approx(means.loc["FBiH", "se"], rel=1e-12)
 
 
+def test_survey_cells_carry_df_weighted_n_deff_and_their_interval_method(built):
+    from pipeline.survey import Design
+
+    df = _design_rows()
+    df["trust_high"] = df["trust_municipality"].map(lambda v: np.nan if pd.isna(v) else float(v >= 6))
+    design = Design(df, weights="weight", strata="stratum", psu="psu", fpc="fpc")
+    values = read_values(built)
+    for dimension, column in (("total", None), ("sex", "sex"), ("municipality", "muni_id")):
+        direct = design.proportion("trust_high", 1.0, by=column)
+        for _, want in direct.iterrows():
+            value = "total" if column is None else want[column]
+            row = cell(values, "trust_municipality_high", "2024Q4", dimension, value)
+            assert row["ci_method"] == "logit" and row["df"] == want["df"]
+            assert row["n"] == want["n"] and row["n_weighted"] == pytest.approx(want["n_weighted"])
+            assert row["deff"] == pytest.approx(want["deff"], rel=1e-9)
+            assert row["ci_low"] == pytest.approx(100 * want["ci_low"], rel=1e-9)
+            assert row["ci_high"] == pytest.approx(100 * want["ci_high"], rel=1e-9)
+    # 4 PSUs in 2 strata: 2 df; a municipality (2 PSUs, 1 stratum) has 1: its logit interval
+    # on t(1) spans 0-100, which is what two PSUs can tell
+    assert cell(values, "trust_municipality_high", "2024Q4")["df"] == 2
+    livno = cell(values, "trust_municipality_high", "2024Q4", "municipality", "livno")
+    assert livno["df"] == 1 and (livno["ci_low"], livno["ci_high"]) == (0.0, 100.0)
+    mean = cell(values, "trust_other_entity_mean", "2024Q4", "entity", "FBiH")
+    want = design.mean("trust_other_entity", by="entity").set_index("entity").loc["FBiH"]
+    assert mean["ci_method"] == "t" and mean["df"] == 1
+    assert mean["ci_low"] == pytest.approx(max(0.0, want["ci_low"]), rel=1e-9)  # clipped to 0-10
+    counts = values[values["indicator_id"] == "unique_youth"]
+    assert counts[["df", "n_weighted", "deff", "ci_method"]].isna().all().all()
+    con = duckdb.connect(str(built.db), read_only=True)
+    try:
+        published = con.execute("select * from indicator_values_published").df()
+    finally:
+        con.close()
+    assert {"df", "n_weighted", "deff", "ci_method", "note"} <= set(published.columns)
+
+
+def test_second_stage_enters_when_respondents_declare_it(settings):
+    """With fpc2 (people in each PSU's population) the design has two stages."""
+    from pipeline.indicators.engine import build
+    from pipeline.survey import Design
+    from pipeline.warehouse import connect
+
+    make_warehouse(settings, baseline=False)
+    people = {"L1": 40.0, "L2": 12.0, "R1": 25.0, "R2": 5.0}
+    con = connect(settings.db)
+    try:
+        con.execute("alter table respondents add column fpc2 double")
+        for psu, size in people.items():
+            con.execute("update respondents set fpc2 = ? where psu = ?", [size, psu])
+    finally:
+        con.close()
+    build(settings.with_(min_cell=1))
+    values = read_values(settings)
+    df = _design_rows().assign(fpc2=lambda f: f["psu"].map(people))
+    df["trust_high"] = df["trust_municipality"].map(lambda v: np.nan if pd.isna(v) else float(v >= 6))
+    two = Design(df, weights="weight", strata="stratum", psu=("psu", "respondent_key"),
+                 fpc=("fpc", "fpc2"))
+    one = Design(df, weights="weight", strata="stratum", psu="psu", fpc="fpc")
+    for column, dimension in ((None, "total"), ("sex", "sex"), ("muni_id", "municipality")):
+        want = two.proportion("trust_high", 1.0, by=column)
+        first = one.proportion("trust_high", 1.0, by=column)
+        for (_, w), (_, f) in zip(want.iterrows(), first.iterrows(), strict=True):
+            row = cell(values, "trust_municipality_high", "2024Q4", dimension,
+                       "total" if column is None else w[column])
+            assert row["se"] == pytest.approx(100 * w["se"], rel=1e-9)
+            assert row["se"] > 100 * f["se"]  # the second stage adds variance
+            assert row["deff"] == pytest.approx(w["deff"], rel=1e-9)
+            assert row["ci_high"] == pytest.approx(100 * w["ci_high"], rel=1e-9)
+    score = cell(values, "provider_trust_index", "2024Q4")
+    assert score["ci_method"] == "t" and score["se"] > 0
+
+
+def test_a_cell_without_an_estimable_variance_is_published_with_a_note_not_se_0(settings):
+    from pipeline.indicators.engine import build
+
+    make_warehouse(settings)
+    # a wave whose respondents all live in one PSU: no PSU-to-PSU variation to measure
+    resp, answers = citizen_rows("2024Q2", 0, 4)
+    keep = [r["psu"] == "L1" for r in resp]
+    con = connect_rw(settings)
+    try:
+        _insert(con, "respondents", [r for r, k in zip(resp, keep, strict=True) if k])
+        _insert(con, "citizen_responses", [a for a, k in zip(answers, keep, strict=True) if k])
+    finally:
+        con.close()
+    build(settings.with_(min_cell=1))
+    row = cell(read_values(settings), "trust_municipality_high", "2024Q2")
+    assert row["estimate"] == pytest.approx(200 / 3) and row["n"] == 3 and row["df"] == 0
+    assert pd.isna(row["se"]) and pd.isna(row["ci_low"]) and pd.isna(row["ci_high"])
+    assert "variance_not_estimable" in row["note"]
+
+
+def connect_rw(settings):
+    from pipeline.warehouse import connect
+
+    return connect(settings.db)
+
+
 def test_youth_se_is_simple_random_sampling_of_participants(built):
     # ten pairs with p = 0.6 and two unpaired participants kept in the design as R does:
     # V = 12/11 * sum((y - 0.6)/10)^2 = 12/11 * 2.4/100
@@ -569,13 +667,13 @@ def test_each_dimension_is_one_design_call_for_all_its_domains(settings, monkeyp
 
     make_warehouse(settings)
     calls = []
-    original = Design.ratios
+    original = Design.cell_means
 
     def counting(self, spec, by=None, **kw):
         calls.append((len(spec), tuple(by)))
         return original(self, spec, by=by, **kw)
 
-    monkeypatch.setattr(Design, "ratios", counting)
+    monkeypatch.setattr(Design, "cell_means", counting)
     engine.build(settings.with_(min_cell=1))
     # 5 dimensions x (citizen survey, youth survey) and the citizen form's own urban_rural,
     # each call all waves and all indicators of the dimension
@@ -704,10 +802,15 @@ def test_donor_rows_for_the_endline(built):
     assert trust["baseline"] == pytest.approx(31.25) and trust["progress"] == pytest.approx(56.25)
     assert trust["milestone"] == 50 and trust["measured_in"] == "2024Q4"
     assert trust["status"] == "on_track"  # CI upper bound above 50
+    # n people answered; the interval is svyciprop's logit on the design's 2 df
+    assert (trust["n"], trust["ci_method"], trust["df"]) == (11, "logit", 2)
+    assert table.loc["provider_trust_index", "ci_method"] == "t"
     youth = table.loc["unique_youth"]
     assert youth["progress"] == 6 and youth["measured_in"] == "2023Q1-2024Q2"
     assert youth["status"] == "off_track"  # 6 of 900 expected
-    assert table.loc["willing_contact", "status"] == "at_risk"  # 62.5 (upper 70.7) vs 75
+    # 62.5 vs 75: the fixture's design has 2 df, so the logit interval on t(2) reaches 78.3
+    # (a normal interval stopped at 70.7 and called it at risk)
+    assert table.loc["willing_contact", "status"] == "on_track"
     assert table["reasons"].eq("").all()
 
 
@@ -748,6 +851,8 @@ def test_cli_build_and_xlsx_donor_table(settings, tmp_path, capsys):
     assert header[:4] == ["Result / Rezultat", "Indicator (English) / Indikator (engleski)",
                           "Indicator (Bosnian) / Indikator (bosanski)", "Unit / Jedinica"]
     assert "Reasons for variance / Razlozi odstupanja" in header
+    assert sheet.cell(2, header.index("n (people) / n (osoba)") + 1).value == 11
+    assert sheet.cell(2, header.index("CI method / Metoda IP") + 1).value == "logit, 2 df"
     assert sheet.freeze_panes == "A2"
     assert sheet.cell(2, 2).value == "% of residents who trust the municipal administration"
     assert sheet.cell(2, 3).value == "% stanovnika koji imaju povjerenje u općinsku upravu"
@@ -757,6 +862,7 @@ def test_cli_build_and_xlsx_donor_table(settings, tmp_path, capsys):
     assert sheet.column_dimensions["B"].width > 40 and sheet.cell(2, 2).alignment.wrap_text
     notes = " ".join(str(c.value) for c in book["Notes"]["A"] if c.value)
     assert "On track: best reaches the milestone" in notes and "Na dobrom putu" in notes
+    assert "survey percentages use the logit interval" in notes and "logit interval" in notes
 
 
 def test_cli_csv_in_bosnian_and_errors(settings, capsys):
@@ -767,7 +873,7 @@ def test_cli_csv_in_bosnian_and_errors(settings, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Rezultat,Indikator,Jedinica,Početna vrijednost")
     assert lines[1].startswith("1.1,% stanovnika koji imaju povjerenje u općinsku upravu,%,31.2,50.0,")
-    assert ",na dobrom putu," in lines[1]
+    assert ",na dobrom putu," in lines[1] and ",11,\"logit, 2 st. slobode\"," in lines[1]
     assert run_cli(["indicators", "--period", "2024-12", "--format", "csv"]) == 1
     assert "'2024-12' is not a period like 2024Q4" in capsys.readouterr().err
     assert run_cli(["indicators", "--period", "2024Q4", "--format", "pdf"]) == 1

@@ -124,7 +124,8 @@ def test_xlsforms_parse_with_pyxform(sample, name, form):
         assert 'constraint=". &gt;= 0 and . &lt;= 10"' in xform
         assert (survey["type"] == "begin_group").sum() == (survey["type"] == "end_group").sum() == 7
         assert "select_multiple contact" in set(survey["type"])
-        assert set(survey.loc[survey["type"] == "calculate", "name"]) == {"stratum", "psu", "weight", "fpc"}
+        calculated = set(survey.loc[survey["type"] == "calculate", "name"])
+        assert calculated == {"stratum", "psu", "weight", "fpc", "fpc2"}
     else:
         assert '<repeat nodeset="/data/previous_activities"' in xform
 
@@ -172,6 +173,12 @@ def test_design_columns_describe_a_stratified_cluster_sample(sample):
         assert rows["design/psu"].nunique() == design["settlements_sampled"]
         assert (rows["consent"] == "yes").sum() == design["respondents"]
         assert (rows.groupby("design/psu")["design/weight"].nunique() == 1).all()
+        # second stage: the adults of the settlement, constant within it, never fewer than the
+        # interviews there; they add up to the municipality's adults over all its settlements
+        adults = rows.groupby("design/psu")["design/fpc2"].agg(["nunique", "first", "size"])
+        assert (adults["nunique"] == 1).all()
+        assert (adults["first"].astype(int) >= adults["size"]).all()
+        assert adults["first"].astype(int).sum() <= design["population_adults"]
         weights = rows["design/weight"].astype(float)
         assert weights.min() >= 1
         # inverse inclusion probabilities add up to about the adult population

@@ -2,7 +2,9 @@
 
 One row per catalogue indicator: result, label, unit, baseline, end-of-project target,
 milestone expected by the period, current progress with its 95% confidence interval, the
-period it was measured in, status, and an empty "reasons for variance" column for the analyst.
+number of people behind it (``n``) and how the interval was made (survey percentages: logit
+interval, mean scores: t interval, both on the design's degrees of freedom), the period it was
+measured in, status, and an empty "reasons for variance" column for the analyst.
 
 Which value is "current progress" for ``--period P``:
 
@@ -87,6 +89,8 @@ HEADERS = {
     "progress": {"en": "Current progress", "bs": "Trenutni napredak"},
     "ci_low": {"en": "95% CI low", "bs": "95% IP donja granica"},
     "ci_high": {"en": "95% CI high", "bs": "95% IP gornja granica"},
+    "n": {"en": "n (people)", "bs": "n (osoba)"},
+    "interval": {"en": "CI method", "bs": "Metoda IP"},
     "measured_in": {"en": "Measured in", "bs": "Mjereno u"},
     "status": {"en": "Status", "bs": "Status"},
     "reasons": {"en": "Reasons for variance", "bs": "Razlozi odstupanja"},
@@ -107,6 +111,12 @@ NOTES = {
         "Small cells: a value built from fewer than {min_cell} people is suppressed (shown empty, 'suppressed');"
         " counts that would let a suppressed cell be recovered by subtraction are suppressed too.",
         "Targets marked 'illustrative' are demonstration values, not agreed project targets.",
+        "Confidence intervals (CI method column): survey percentages use the logit interval and survey mean"
+        " scores a t interval, both on the design's degrees of freedom (df: settlements sampled minus strata"
+        " holding the value), as R's survey package (svyciprop(method = 'logit'), confint(df = ...)); they"
+        " account for the clustering of respondents in settlements. n is the number of respondents (survey) or"
+        " people (attendance) behind the value. A value whose variance cannot be estimated (e.g. all its"
+        " respondents in one settlement) is shown without an interval and says so.",
         "Reasons for variance: to be filled in by the analyst.",
     ],
     "bs": [
@@ -121,6 +131,12 @@ NOTES = {
         "Male ćelije: vrijednost zasnovana na manje od {min_cell} osoba se ne objavljuje ('potisnuto'); potiskuju se"
         " i brojevi iz kojih bi se potisnuta vrijednost mogla izračunati oduzimanjem.",
         "Ciljevi označeni kao 'ilustrativni' su demonstracijske vrijednosti, a ne dogovoreni ciljevi projekta.",
+        "Intervali pouzdanosti (kolona Metoda IP): procenti iz istraživanja koriste logit interval, a prosječne"
+        " ocjene t interval, oba na stepenima slobode uzorka (df: uzorkovana naselja minus stratumi u kojima je"
+        " vrijednost), kao R paket survey (svyciprop(method = 'logit'), confint(df = ...)); uzimaju u obzir"
+        " grupisanje ispitanika po naseljima. n je broj ispitanika (istraživanje) ili osoba (prisustvo) iza"
+        " vrijednosti. Vrijednost čija se varijansa ne može procijeniti (npr. svi ispitanici u jednom naselju)"
+        " prikazuje se bez intervala, uz napomenu.",
         "Razlozi odstupanja: popunjava analitičar.",
     ],
 }
@@ -129,7 +145,14 @@ NOTE_TEXT = {
     "illustrative": {"en": "illustrative targets", "bs": "ilustrativni ciljevi"},
     "interpolated": {"en": "milestone interpolated", "bs": "međucilj interpoliran"},
     "no_past_ties": {"en": "only known for the latest quarter", "bs": "poznato samo za posljednji kvartal"},
+    "no_interval": {"en": "no confidence interval: variance not estimable from this sample",
+                    "bs": "bez intervala pouzdanosti: varijansa se ne može procijeniti iz ovog uzorka"},
 }
+INTERVAL_TEXT = {"logit": {"en": "logit, {df} df", "bs": "logit, {df} st. slobode"},
+                 "t": {"en": "t, {df} df", "bs": "t, {df} st. slobode"}}
+# engine notes after which a cell has no confidence interval
+_NO_INTERVAL = ("variance_not_estimable", "no_degrees_of_freedom", "no_variation")
+_PRECISION = ["n", "df", "ci_method", "note"]
 
 
 def quarter_index(period: str) -> int:
@@ -186,14 +209,18 @@ class _Cell:
     ci_high: float | None
     period: str | None
     suppressed: bool
+    n: float | None = None
+    df: float | None = None
+    ci_method: str | None = None
+    note: str | None = None
 
 
 def _read_values(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, int]:
     """The built totals and the small-cell threshold the build applied."""
     try:
         values = con.execute(
-            "select indicator_id, period, estimate, se, ci_low, ci_high, suppressed"
-            " from indicator_values where dimension = 'total'").df()
+            "select indicator_id, period, estimate, se, ci_low, ci_high, suppressed, n, df,"
+            " ci_method, note from indicator_values where dimension = 'total'").df()
         build = first_row(con, "select min_cell from indicator_builds")
     except duckdb.CatalogException as exc:
         raise SpscError("the warehouse has no indicator tables", "indicator_values",
@@ -203,12 +230,18 @@ def _read_values(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, int]:
     return values, int(build[0])
 
 
+def _text(value) -> str | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
 def _cell(rows: pd.DataFrame) -> _Cell:
     if rows.empty:
         return _Cell(None, None, None, None, False)
     row = rows.iloc[-1]
+    hidden = bool(row["suppressed"])
     return _Cell(_num(row["estimate"]), _num(row["ci_low"]), _num(row["ci_high"]), row["period"],
-                 bool(row["suppressed"]))
+                 hidden, None if hidden else _num(row.get("n")), _num(row.get("df")),
+                 _text(row.get("ci_method")), _text(row.get("note")))
 
 
 def donor_rows(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: Settings,
@@ -229,9 +262,9 @@ def donor_rows(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: S
     published = values
     values, min_cell = _read_values(con)
     if published is not None:
-        values = published.loc[published["dimension"] == "total",
-                               ["indicator_id", "period", "estimate", "se", "ci_low", "ci_high",
-                                "suppressed"]].reset_index(drop=True)
+        values = published.loc[published["dimension"] == "total"].reindex(
+            columns=["indicator_id", "period", "estimate", "se", "ci_low", "ci_high", "suppressed",
+                     *_PRECISION]).reset_index(drop=True)
     quarters = sorted(p for p in values["period"].unique() if QUARTER.match(p))
     latest_attendance = max(
         (p for p in values.loc[values["indicator_id"].isin(
@@ -280,6 +313,8 @@ def donor_rows(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: S
             status = "no_target" if cell.estimate is not None else "no_data"
         if cell.suppressed:
             notes.append("suppressed")
+        elif cell.note and any(code in cell.note.split(";") for code in _NO_INTERVAL):
+            notes.append("no_interval")
         if interpolated:
             notes.append("interpolated")
         if ind.illustrative:
@@ -290,7 +325,7 @@ def donor_rows(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: S
             "target": ind.target.value if ind.target else None,
             "target_period": ind.target.period if ind.target else None, "milestone": expected,
             "progress": cell.estimate, "ci_low": cell.ci_low, "ci_high": cell.ci_high,
-            "measured_in": cell.period, "status": status, "reasons": "", "notes": notes,
+            "n": cell.n, "ci_method": cell.ci_method, "df": cell.df, "measured_in": cell.period, "status": status, "reasons": "", "notes": notes,
         })
     table = pd.DataFrame(rows)
     for col in NUMBER_COLUMNS:
@@ -319,6 +354,10 @@ def localise(table: pd.DataFrame, lang: str, min_cell: int, bilingual: bool = Fa
         out[col] = [None if pd.isna(v) else round(float(v), DECIMALS[u]) if rounded else float(v)
                     for v, u in zip(table[col], table["unit"], strict=True)]
         out[col] = out[col].astype("float64")
+    out["n"] = pd.array([None if pd.isna(v) else int(v) for v in table.get("n", [None] * len(table))],
+                        dtype="Int64")
+    out["interval"] = [interval_text(m, d, lang) for m, d in zip(
+        table.get("ci_method", [None] * len(table)), table.get("df", [None] * len(table)), strict=True)]
     out["target_period"] = table["target_period"].fillna("")
     out["measured_in"] = table["measured_in"].fillna("")
     out["status"] = table["status"].map(lambda s: STATUS[s][lang])
@@ -326,9 +365,17 @@ def localise(table: pd.DataFrame, lang: str, min_cell: int, bilingual: bool = Fa
     out["note"] = table["notes"].map(
         lambda keys: "; ".join(NOTE_TEXT[k][lang].format(min_cell=min_cell) for k in keys))
     order = ["result", *(["label_en", "label_bs"] if bilingual else ["label"]), "unit", "baseline",
-             "target", "target_period", "milestone", "progress", "ci_low", "ci_high", "measured_in",
-             "status", "reasons", "note"]
+             "target", "target_period", "milestone", "progress", "ci_low", "ci_high", "n", "interval",
+             "measured_in", "status", "reasons", "note"]
     return out[order]
+
+
+def interval_text(method, df, lang: str) -> str:
+    """How a value's CI was made (``logit, 12 df``); empty for counts, which have none."""
+    if method is None or (not isinstance(method, str) and pd.isna(method)) or method not in INTERVAL_TEXT:
+        return ""
+    shown = "?" if df is None or pd.isna(df) else f"{int(df)}"
+    return INTERVAL_TEXT[method][lang].format(df=shown)
 
 
 def headers(columns: list[str], lang: str, bilingual: bool = False) -> list[str]:
@@ -369,7 +416,7 @@ def write_xlsx(table: pd.DataFrame, path: Path, period: str, lang: str, min_cell
             STATUS["off_track"][lang]: "#FFC7CE"}
         sheet = book.add_worksheet(f"Indicators {period}")
         widths = {"result": 9, "label_en": 48, "label_bs": 48, "unit": 12, "target_period": 10,
-                  "measured_in": 16, "status": 16, "reasons": 40, "note": 30}
+                  "n": 9, "interval": 14, "measured_in": 16, "status": 16, "reasons": 40, "note": 30}
         for j, (key, title) in enumerate(zip(columns, headers(columns, lang, bilingual=True), strict=True)):
             sheet.set_column(j, j, widths.get(key, 13))
             sheet.write_string(0, j, neutralise(title), head)
@@ -377,11 +424,12 @@ def write_xlsx(table: pd.DataFrame, path: Path, period: str, lang: str, min_cell
         for i, row in enumerate(frame.itertuples(index=False), start=1):
             decimals = DECIMALS[table["unit"].iloc[i - 1]]
             for j, (key, value) in enumerate(zip(columns, row, strict=True)):
-                if key in NUMBER_COLUMNS:
+                if key in NUMBER_COLUMNS or key == "n":
+                    digits = 0 if key == "n" else decimals
                     if value is None or pd.isna(value):
-                        sheet.write_blank(i, j, None, formats[decimals])
+                        sheet.write_blank(i, j, None, formats[digits])
                     else:
-                        sheet.write_number(i, j, float(value), formats[decimals])
+                        sheet.write_number(i, j, float(value), formats[digits])
                 else:
                     fill = status_fill.get(value) if key == "status" else None
                     fmt = book.add_format({"text_wrap": True, "valign": "top", "border": 1,
@@ -420,7 +468,9 @@ def render_table(table: pd.DataFrame, lang: str, min_cell: int):
 
         progress = show(row["progress"])
         if progress and not pd.isna(row["ci_low"]):
-            progress += f" ({show(row['ci_low'])}–{show(row['ci_high'])})"
+            progress += f" ({show(row['ci_low'])}–{show(row['ci_high'])}; {row['interval']})"
+        if progress and not pd.isna(row["n"]):
+            progress += f" n={int(row['n'])}"
         out.add_row(row["result"], row["label"], show(row["baseline"]), show(row["target"]),
                     show(row["milestone"]), progress, row["measured_in"], row["status"], row["note"])
     return out

@@ -25,9 +25,18 @@ answered. A weighted mean is the ratio of those two totals, and its linearised v
 depends on the data only through PSU-by-domain totals, so ``Design.ratios`` on the cells (each
 with weight 1) gives exactly ``svymean``'s estimate and standard error, for all indicators and
 all domains of a dimension in one call (:func:`estimate_domains`); all waves are estimated
-together with strata nested in waves, which equals one design per wave. Confidence intervals
-are normal (``confint`` of ``svyby``) and clipped to the scale (0-100 for percent, a mean's
-``scale``).
+together with strata nested in waves, which equals one design per wave. When the respondents
+also carry ``fpc2`` (people in the PSU's population) the design has two stages, settlements
+then people (R's ``id = ~psu + respondent, fpc = ~fpc + fpc2``), and the cells also hold the
+sums of squared weights the second stage needs (``Design.from_cells`` / ``cell_means``).
+
+Every survey cell carries ``df`` (the design degrees of freedom of its domain: PSUs minus
+strata holding the domain), ``n`` (people who answered), ``n_weighted`` (their weight),
+``deff`` and ``ci_method``: proportions get the logit interval on ``df`` (R ``svyciprop(method
+= "logit")``), means a t interval on ``df``, clipped to their scale. A cell whose
+variance cannot be estimated (a domain inside one PSU, no lonely-PSU rule applicable) is
+published with its estimate, no se and no interval, and says why in ``note``; never with
+se = 0. Attendance counts have none of these (a register, not a sample).
 
 Units: proportions and shares are stored as percentages (0-100), means on their own scale,
 counts as numbers with se and CI NULL (attendance is a register, not a sample).
@@ -57,7 +66,7 @@ from pipeline.indicators.sources import (
     read_codebooks,
 )
 from pipeline.indicators.suppression import suppress
-from pipeline.survey import Design, difference
+from pipeline.survey import CellSums, Design, difference
 from pipeline.warehouse import connect, transaction
 
 # The part of the warehouse contract (docs/warehouse.md) this stage reads: table -> column -> type.
@@ -100,7 +109,12 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
 DIMENSION_COLUMNS = {"total": None, "sex": "sex", "age_group": "age_group",
                      "municipality": "muni_id", "entity": "entity"}
 VALUE_COLUMNS = ["indicator_id", "period", "dimension", "dimension_value", "estimate", "se",
-                 "ci_low", "ci_high", "n", "suppressed", "batch_ids"]
+                 "ci_low", "ci_high", "n", "suppressed", "batch_ids", "df", "n_weighted", "deff",
+                 "ci_method", "note"]
+# the design columns of a survey cell (NULL for attendance)
+PRECISION_COLUMNS = ["df", "n_weighted", "deff", "ci_method", "note"]
+# respondents columns the engine uses when a form declares them (a second sampling stage)
+OPTIONAL_INPUTS: dict[str, dict[str, str]] = {"respondents": {"fpc2": "double"}}
 CHANGE_COLUMNS = ["indicator_id", "dimension", "dimension_value", "baseline_period",
                   "latest_period", "baseline_estimate", "latest_estimate", "change", "se",
                   "ci_low", "ci_high", "p_value", "significant", "suppressed"]
@@ -133,6 +147,13 @@ def _q(name: str) -> str:
 def _lit(value: str) -> str:
     """A SQL string literal."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether ``table`` has ``column`` (for the optional inputs, e.g. a second stage)."""
+    return bool(con.execute(
+        "select count(*) from information_schema.columns where table_schema = current_schema()"
+        " and table_name = ? and column_name = ?", [table, column]).fetchall()[0][0])
 
 
 def check_inputs(con: duckdb.DuckDBPyConnection) -> None:
@@ -299,7 +320,10 @@ def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFra
 
     Returns one row per cell with, for each indicator ``k``: ``num__k`` (weighted total of
     the respondent values), ``den__k`` (weight of those who answered) and ``n__k`` (how many
-    answered); question dimensions in ``dim:<name>`` columns.
+    answered), ``sq__k`` (weighted sum of squared values) and ``w2y2__k``, ``w2y__k``, ``w2__k``
+    (sums of w²y², w²y and w² over those who answered, for a second sampling stage), with
+    ``n_rows`` (respondents in the cell); question dimensions in ``dim:<name>`` columns. The
+    second stage is the respondent: cells are not split by ``ssu``.
     """
     inds = plan.indicators
     values = ", ".join(f"{_value_sql(ind, plan)} as {_q('y__' + ind.id)}" for ind in inds)
@@ -307,17 +331,23 @@ def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFra
     sums = ", ".join(
         f"sum(weight * {_q('y__' + i.id)}) as {_q('num__' + i.id)},"
         f" sum(weight) filter (where {_q('y__' + i.id)} is not null) as {_q('den__' + i.id)},"
-        f" count({_q('y__' + i.id)}) as {_q('n__' + i.id)}" for i in inds)
+        f" count({_q('y__' + i.id)}) as {_q('n__' + i.id)},"
+        f" sum(weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('sq__' + i.id)},"
+        f" sum(weight * weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('w2y2__' + i.id)},"
+        f" sum(weight * weight * {_q('y__' + i.id)}) as {_q('w2y__' + i.id)},"
+        f" sum(weight * weight) filter (where {_q('y__' + i.id)} is not null) as {_q('w2__' + i.id)}"
+        for i in inds)
     sql = f"""
         with survey_rows as ({survey_rows_sql(plan)}),
         valued as (
-            select wave, stratum, psu, ssu, fpc, fpc2, weight, sex, age_group, muni_id, entity,
+            select wave, stratum, psu, fpc, fpc2, weight, sex, age_group, muni_id, entity,
                 batch_id{dims}, {values}
             from survey_rows
         ),
         final as (
             select * exclude (weight, {', '.join(_q('y__' + i.id) for i in inds)}),
                 count(*) filter (where weight is null) as missing_weights,
+                count(*) as n_rows,
                 {sums}
             from valued
             group by all
@@ -344,46 +374,54 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
 
     Returns:
         One row per indicator, wave and dimension value: indicator_id, period, dimension,
-        dimension_value, estimate, se, ci_low, ci_high, n (unscaled, unsuppressed).
+        dimension_value, estimate, se, ci_low, ci_high, n, df, n_weighted, deff, ci_method,
+        note (unscaled, unsuppressed).
     """
     if cells.empty or not indicators:
-        return pd.DataFrame(columns=VALUE_COLUMNS[:9])
+        return pd.DataFrame(columns=[*VALUE_COLUMNS[:9], *PRECISION_COLUMNS])
     frame = cells.assign(
-        design_stratum=cells["wave"].astype(str) + "|" + cells["stratum"].astype(str), unit_weight=1.0)
+        design_stratum=cells["wave"].astype(str) + "|" + cells["stratum"].astype(str))
     # a declared population size is used; a form without one is sampled with replacement
     use_fpc = frame["fpc"].notna().any()
     if use_fpc and frame["fpc"].isna().any():
         raise SpscError("some respondents have an fpc and others not", "respondents",
                         "give every stratum its number of PSUs in the population")
+    two_stage = use_fpc and "fpc2" in frame and frame["fpc2"].notna().any()
+    if two_stage and frame["fpc2"].isna().any():
+        raise SpscError("some respondents have a second-stage population (fpc2) and others not",
+                        "respondents", "give every PSU its number of people in the population")
+    stages = ("fpc", "fpc2") if two_stage else "fpc" if use_fpc else None
     try:
-        design = Design(frame, weights="unit_weight", strata="design_stratum", psu="psu",
-                        fpc="fpc" if use_fpc else None)
+        design = Design.from_cells(frame, strata="design_stratum", psu="psu",
+                                   respondents="n_rows", fpc=stages)
     except ValueError as exc:  # missing PSUs or strata, an fpc smaller than the sample...
         raise SpscError(f"the survey design is not usable ({exc})", "respondents",
                         "fix stratum, psu and fpc at ingest") from exc
     if column is None:
         column = DIMENSION_COLUMNS[dimension]
     by = ["wave"] if column is None else ["wave", column]
-    spec = {ind.id: (f"num__{ind.id}", f"den__{ind.id}") for ind in indicators}
-    est = design.ratios(spec, by=by)
-    # n is people, not cells: the answered counts summed over the domain's cells
-    n_cols = [f"n__{ind.id}" for ind in indicators]
-    counts = frame.groupby(by, dropna=True)[n_cols].sum().reset_index().melt(
-        id_vars=by, var_name="variable", value_name="people")
-    counts["variable"] = counts["variable"].str.removeprefix("n__")
-    est = est.merge(counts, on=["variable", *by], how="left")
+    spec = {ind.id: CellSums(
+        total=f"num__{ind.id}", weight=f"den__{ind.id}", count=f"n__{ind.id}",
+        squares=f"sq__{ind.id}", w2y2=f"w2y2__{ind.id}", w2y=f"w2y__{ind.id}", w2=f"w2__{ind.id}",
+        proportion=ind.estimator == "proportion") for ind in indicators}
+    est = design.cell_means(spec, by=by)
     return pd.DataFrame({
         "indicator_id": est["variable"].astype(str),
         "period": est["wave"].astype(str),
         "dimension": dimension,
         "dimension_value": "total" if column is None else est[column].astype(str),
         "estimate": est["estimate"], "se": est["se"], "ci_low": est["ci_low"],
-        "ci_high": est["ci_high"], "n": est["people"].fillna(0).astype("int64"),
+        "ci_high": est["ci_high"], "n": est["n"].astype("int64"), "df": est["df"].astype(float),
+        "n_weighted": est["n_weighted"], "deff": est["deff"], "ci_method": est["ci_method"],
+        "note": est["note"],
     })
 
 
 def _scale(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """Percent on 0-100, means on their own scale; CIs clipped to the scale."""
+    """Percent on 0-100, scores as they are; t intervals of means clipped to their scale.
+
+    A proportion's logit interval lies inside (0, 100) and is never clipped.
+    """
     out = values.copy()
     for ind in catalogue.indicators:
         rows = out["indicator_id"].eq(ind.id).to_numpy()
@@ -419,7 +457,7 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: d
             part["batch_ids"] = part["period"].map(batches)
             parts.append(part)
     if not parts:
-        return pd.DataFrame(columns=[*VALUE_COLUMNS[:9], "batch_ids"])
+        return pd.DataFrame(columns=[*VALUE_COLUMNS[:9], "batch_ids", *PRECISION_COLUMNS])
     return _scale(pd.concat(parts, ignore_index=True), catalogue)
 
 
@@ -630,8 +668,10 @@ def attendance_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, sett
     out = pd.concat([out, _zero_totals(con, catalogue, out, through)], ignore_index=True)
     batches = _attendance_batches(con, through)
     out["batch_ids"] = out["period"].map(lambda p: batches.get(p, []))
-    for col in ("se", "ci_low", "ci_high"):
+    for col in ("se", "ci_low", "ci_high", "df", "n_weighted", "deff"):
         out[col] = np.nan
+    out["ci_method"] = None
+    out["note"] = None
     out["n"] = out["n"].fillna(0).astype("int64")
     return out.reset_index(drop=True)
 
@@ -741,6 +781,10 @@ def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, chang
         raise AssertionError("indicator_values would hold a cell twice")
     frame = values[VALUE_COLUMNS].copy()
     frame["n"] = frame["n"].astype("int64")
+    for col in ("df", "n_weighted", "deff"):
+        frame[col] = frame[col].astype("float64")
+    for col in ("ci_method", "note"):
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     change_frame = changes[CHANGE_COLUMNS].copy()
     cat = catalogue_rows(catalogue)
     con.register("_values_in", frame)
@@ -750,9 +794,11 @@ def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, chang
         with transaction(con):
             con.execute("delete from indicator_values")
             con.execute(
-                "insert into indicator_values select indicator_id, period, dimension,"
+                "insert into indicator_values by name select indicator_id, period, dimension,"
                 " dimension_value, estimate, se, ci_low, ci_high, n, suppressed,"
-                " cast(batch_ids as integer[]) from _values_in")
+                " cast(batch_ids as integer[]) as batch_ids, cast(df as integer) as df,"
+                " n_weighted, deff, cast(ci_method as varchar) as ci_method,"
+                " cast(nullif(note, '') as varchar) as note from _values_in")
             con.execute("delete from indicator_changes")
             con.execute(
                 "insert into indicator_changes select indicator_id, dimension, dimension_value,"

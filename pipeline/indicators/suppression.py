@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HIDDEN_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
+# n_weighted and deff would give a hidden cell's size away; n stays for audit (never published)
+HIDDEN_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n_weighted", "deff")
 
 
 def primary(n: pd.Series, min_cell: int) -> pd.Series:
@@ -91,6 +92,8 @@ def suppress(values: pd.DataFrame, min_cell: int, count_indicators: set[str] | f
             flags[table.index.to_numpy()] = complementary(table)
         out["suppressed"] = flags
     for col in HIDDEN_COLUMNS:
+        if col not in out:
+            continue
         out[col] = out[col].astype("float64")
         out.loc[out["suppressed"], col] = np.nan
     return out

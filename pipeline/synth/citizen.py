@@ -7,7 +7,8 @@ after dirt); the export has one row per Kobo submission.
 Design: stratified by municipality; in each stratum, settlements (PSUs) are drawn by
 systematic PPS (settlements too big for PPS are taken with certainty), then a fixed number of
 adults by simple random sampling in each drawn settlement. The design weight is the inverse
-of the inclusion probability, ``fpc`` the number of settlements in the stratum.
+of the inclusion probability, ``fpc`` the number of settlements in the stratum and ``fpc2``
+the adults of the settlement (the second stage's population).
 
 Answers come from one model with a person latent (``g``: trust in institutions, ``c``:
 openness to the other entity), settlement and municipality effects, sex/age/displacement
@@ -418,6 +419,7 @@ def draw_wave(rng: np.random.Generator, wave: str, frames: list[Frame], exposure
             "settlement": np.concatenate([s_rows, s_rows[ref_pos]]).astype(np.int16),
             "weight": np.concatenate([weights, weights[ref_pos]]),
             "fpc": np.full(n + n_ref, S, dtype=np.int16),
+            "fpc2": fr.sizes[np.concatenate([s_rows, s_rows[ref_pos]])].astype(np.int64),
             "consent": np.concatenate([np.ones(n, bool), np.zeros(n_ref, bool)]),
         }
         for k in ("sex", "age", "education", "employment", "displacement"):
@@ -608,6 +610,7 @@ def export_columns(rows: dict[str, np.ndarray], frames: list[Frame], headers: li
         "design/psu": take(psus, rows["psu"]),
         "design/weight": pa.array(np.round(rows["weight"], 4)).cast(pa.string()),
         "design/fpc": pa.array(rows["fpc"].astype(np.int64)).cast(pa.string()),
+        "design/fpc2": pa.array(rows["fpc2"].astype(np.int64)).cast(pa.string()),
         "meta/instanceID": pc.binary_join_element_wise("uuid:", uid, ""),
         "_id": pa.array(first_id + np.arange(n, dtype=np.int64)),
         "_uuid": uid,

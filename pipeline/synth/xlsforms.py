@@ -192,6 +192,8 @@ def citizen_form() -> Form:
         _q("calculate", "psu", calculation="pulldata('sample_frame', 'psu', 'settlement', ${settlement})"),
         _q("calculate", "weight", calculation="pulldata('sample_frame', 'weight', 'settlement', ${settlement})"),
         _q("calculate", "fpc", calculation="pulldata('sample_frame', 'n_psu', 'settlement', ${settlement})"),
+        # second stage: adults living in the settlement (people are sampled within it)
+        _q("calculate", "fpc2", calculation="pulldata('sample_frame', 'n_adults', 'settlement', ${settlement})"),
         _q("end_group", ""),
     ]
     choices = (
