@@ -17,6 +17,8 @@ import pytest
 from conftest import REPO
 from fixtures import survey_exports
 
+from pipeline.warehouse.setup import init_warehouse
+
 EXAMPLE = REPO / "examples" / "spsc"
 
 # ---------------------------------------------------------------- fixture warehouse
@@ -571,21 +573,23 @@ def test_survey_cells_carry_df_weighted_n_deff_and_their_interval_method(built):
     assert {"df", "n_weighted", "deff", "ci_method", "note"} <= set(published.columns)
 
 
-def test_second_stage_enters_when_respondents_declare_it(settings):
-    """With fpc2 (people in each PSU's population) the design has two stages."""
+def test_second_stage_enters_when_the_form_declares_it(settings):
+    """A form declaring two stages (settlements, then people: ``psu: [psu, person]`` and
+    ``fpc: [fpc, fpc2]``) gets R's ``id = ~psu + person, fpc = ~fpc + fpc2`` variance."""
     from pipeline.indicators.engine import build
     from pipeline.survey import Design
-    from pipeline.warehouse import connect
 
-    make_warehouse(settings, baseline=False)
     people = {"L1": 40.0, "L2": 12.0, "R1": 25.0, "R2": 5.0}
-    con = connect(settings.db)
-    try:
-        con.execute("alter table respondents add column fpc2 double")
-        for psu, size in people.items():
-            con.execute("update respondents set fpc2 = ? where psu = ?", [size, psu])
-    finally:
-        con.close()
+    forms = settings.project.root / "forms" / "spsc_citizen_survey.yml"
+    forms.write_text(forms.read_text(encoding="utf-8").replace(
+        "  psu: design/psu\n", "  psu: [design/psu, location/settlement]   # settlement field holds the person\n"
+    ).replace("  fpc: design/fpc ", "  fpc: [design/fpc, design/fpc2] "), encoding="utf-8")
+    init_warehouse(settings)
+    rows = citizen_export("2024Q4")
+    for r in rows:  # each respondent its own second-stage unit, with the people of the PSU
+        r["location/settlement"] = r["_uuid"]
+        r["design/fpc2"] = people[r["design/psu"]]
+    survey_exports.load(settings, settings.raw_dir / "fixture", "citizen", "2024Q4", rows)
     build(settings.with_(min_cell=1))
     values = read_values(settings)
     df = _design_rows().assign(fpc2=lambda f: f["psu"].map(people))
@@ -607,19 +611,30 @@ def test_second_stage_enters_when_respondents_declare_it(settings):
     assert score["ci_method"] == "t" and score["se"] > 0
 
 
+def test_a_second_stage_of_several_people_is_refused_not_misestimated(settings):
+    from pipeline.errors import SpscError
+    from pipeline.indicators.engine import build
+
+    forms = settings.project.root / "forms" / "spsc_citizen_survey.yml"
+    forms.write_text(forms.read_text(encoding="utf-8").replace(
+        "  psu: design/psu\n", "  psu: [design/psu, location/settlement]\n"
+    ).replace("  fpc: design/fpc ", "  fpc: [design/fpc, design/fpc2] "), encoding="utf-8")
+    init_warehouse(settings)
+    rows = citizen_export("2024Q4")
+    for r in rows:  # the settlement field names the PSU: three people share each "unit"
+        r["design/fpc2"] = 30
+    survey_exports.load(settings, settings.raw_dir / "fixture", "citizen", "2024Q4", rows)
+    with pytest.raises(SpscError, match="second-stage units hold several respondents"):
+        build(settings.with_(min_cell=1))
+
+
 def test_a_cell_without_an_estimable_variance_is_published_with_a_note_not_se_0(settings):
     from pipeline.indicators.engine import build
 
     make_warehouse(settings)
     # a wave whose respondents all live in one PSU: no PSU-to-PSU variation to measure
-    resp, answers = citizen_rows("2024Q2", 0, 4)
-    keep = [r["psu"] == "L1" for r in resp]
-    con = connect_rw(settings)
-    try:
-        _insert(con, "respondents", [r for r, k in zip(resp, keep, strict=True) if k])
-        _insert(con, "citizen_responses", [a for a, k in zip(answers, keep, strict=True) if k])
-    finally:
-        con.close()
+    rows = [r for r in citizen_export("2024Q2") if r["design/psu"] == "L1"]
+    survey_exports.load(settings, settings.raw_dir / "fixture", "citizen", "2024Q2", rows)
     build(settings.with_(min_cell=1))
     row = cell(read_values(settings), "trust_municipality_high", "2024Q2")
     assert row["estimate"] == pytest.approx(200 / 3) and row["n"] == 3 and row["df"] == 0

@@ -10,6 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from scipy import stats
 from helpers import query
 
 from pipeline.cli import main
@@ -289,8 +290,16 @@ def test_a_project_from_scratch_on_a_real_kobo_form(tmp_path, clean_env, shared_
             got = values[(ind, dim, value)]
             assert got[0] == pytest.approx(scale * est, rel=1e-9), (ind, dim, value)
             assert got[1] == pytest.approx(scale * se, rel=1e-9), (ind, dim, value)
-            low = max(0.0, scale * (est - Z * se)) if scale == 100 else scale * (est - Z * se)
-            assert got[2] == pytest.approx(low, rel=1e-9)
+            # the design's df: respondents (each its own PSU) in the domain, minus one; a
+            # proportion's interval is R's svyciprop(method = "logit") on it, a mean's a t interval
+            df = sum(1 for i in range(len(y)) if domain is None or domain[i]) - 1
+            t = stats.t.ppf(0.975, df)
+            if scale == 100:
+                half = t * se / (est * (1 - est))
+                low = 100 / (1 + math.exp(-(math.log(est / (1 - est)) - half)))
+            else:
+                low = est - t * se
+            assert got[2] == pytest.approx(low, rel=1e-9), (ind, dim, value)
             n = sum(1 for i, v in enumerate(y) if v is not None and (domain is None or domain[i]))
             assert got[4] == n
     # the breakdown is the form's own question, its values the choice names; min_cell from spsc.yml
@@ -299,12 +308,18 @@ def test_a_project_from_scratch_on_a_real_kobo_form(tmp_path, clean_env, shared_
 
     assert main(["indicators", "--period", "2024Q2", "--format", "csv"]) == 0
     donor = list(csv.reader(capsys.readouterr().out.splitlines()))
-    rows = {r[1]: r for r in donor[1:]}
+    head = donor[0]
+    rows = {r[1]: dict(zip(head, r, strict=True)) for r in donor[1:]}
     assert set(rows) == {"% who approve of the interview", "Mean age of respondents", "% of households owning a laptop"}
     est, _ = srs(approves)
-    assert rows["% who approve of the interview"][7] == f"{100 * est:.1f}"
-    assert rows["% who approve of the interview"][4] == "70.0" and rows["Mean age of respondents"][11] == "no target"
-    assert rows["Mean age of respondents"][7] == f"{srs(ages)[0]:.2f}"
+    approve, age = rows["% who approve of the interview"], rows["Mean age of respondents"]
+    progress = head[7]
+    assert approve[progress] == f"{100 * est:.1f}"
+    assert approve[head[4]] == "70.0" and age["Status"] == "no target"
+    assert age[progress] == f"{srs(ages)[0]:.2f}"
+    # n next to every figure and the interval method (a logit interval on the design's 29 df)
+    assert approve["n (people)"] == str(sum(v is not None for v in approves))
+    assert approve["CI method"] == "logit, 29 df"
 
     assert main(["report", "--period", "2024Q2", "--all", "--no-pdf"]) == 0
     assert "1 of 1 reports" in capsys.readouterr().out  # no municipalities: no profiles

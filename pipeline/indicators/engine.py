@@ -354,6 +354,17 @@ def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFra
         )
         select * from final
     """
+    design = plan.settings.design if plan.settings is not None else None
+    if design is not None and len(design.stages) == 2 and len(design.population) == 2:
+        # the cells treat each respondent as the second-stage unit (people in settlements);
+        # a second stage of larger units (households) would need cells split by it
+        shared = con.execute(f"with survey_rows as ({survey_rows_sql(plan)}) select count(*) from "
+                             "(select 1 from survey_rows where ssu is not null group by wave, psu, ssu "
+                             "having count(*) > 1)").fetchall()[0][0]
+        if shared:
+            raise SpscError(f"form {plan.form_id}: {shared} second-stage units hold several respondents; "
+                            "two-stage designs are supported with the respondent as the second stage",
+                            "forms/" + plan.form_id + ".yml", "declare one stage, or a second stage of people")
     cells = con.execute(sql).df()
     bad = cells.loc[cells["missing_weights"] > 0, "wave"].unique()
     if len(bad):
