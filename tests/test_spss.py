@@ -274,6 +274,41 @@ def test_agency_file_of_the_sample_gives_the_kobo_exports_numbers(tmp_path_facto
     assert personal == set(truth["personal"])
 
 
+def test_the_same_indicators_from_the_agency_file_as_from_the_kobo_export(tmp_path_factory, monkeypatch):
+    """Two projects, copies of the example: one loads the last wave's Kobo export, the other the
+    agency's SPSS file of it, its citizen indicators pointed at the agency's form. ``spsc build``
+    publishes the same numbers in every cell both publish."""
+    from pipeline.cli import main
+    from pipeline.config import get_settings
+    from pipeline.synth import generate
+
+    for var in ("SPSC_PROJECT", "SPSC_HOME", "SPSC_DB", "SPSC_RAW", "SPSC_PROCESSED", "SPSC_REPORTS", "SPSC_SECRET"):
+        monkeypatch.delenv(var, raising=False)
+    root = tmp_path_factory.mktemp("agency_build")
+    generate(root / "raw", respondents=30)
+    truth = json.loads((root / "raw" / "truth.json").read_text(encoding="utf-8"))["citizen_survey"]["agency_file"]
+    survey = root / "raw" / "survey"
+    kobo, agency = root / "kobo", root / "agency"
+    for p in (kobo, agency):
+        assert main(["new", str(p), "--example", "spsc"]) == 0
+    indicators = agency / "indicators.yml"
+    indicators.write_text(indicators.read_text(encoding="utf-8").replace(
+        "source: spsc_citizen_survey\n", "source: spsc_citizen_survey_agency\n"), encoding="utf-8")
+    assert main(["--project", str(kobo), "ingest", "survey", str(survey / f"citizen_survey_{truth['wave']}.xlsx"),
+                 "--form", str(survey / "citizen_survey_form.xlsx")]) == 0
+    assert main(["--project", str(agency), "ingest", "survey", str(root / "raw" / truth["file"]),
+                 "--mapping", str(agency / "forms" / "spsc_citizen_survey_agency.yml"),
+                 "--wave", truth["wave"]]) == 0
+    for p in (kobo, agency):
+        assert main(["--project", str(p), "build"]) == 0
+    cells = ("select indicator_id, dimension, dimension_value, round(estimate, 9), round(se, 9), n "
+             "from indicator_values where period = ? and not suppressed order by all")
+    from_kobo = _rows(get_settings(project=kobo), cells, [truth["wave"]])
+    from_agency = _rows(get_settings(project=agency), cells, [truth["wave"]])
+    assert len({c[0] for c in from_kobo}) >= 6 and len(from_kobo) > 100
+    assert from_agency == from_kobo
+
+
 def test_audit_reads_agency_files_again(warehouse, perception, tmp_path, capsys):
     from pipeline.checks.audit import audit
     from pipeline.cli import main

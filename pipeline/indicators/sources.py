@@ -11,7 +11,7 @@ number is computed and the error names the file, the indicator, the field and th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import pandas as pd
@@ -182,6 +182,9 @@ def _resolve_base(plan: SourcePlan, ref: str) -> tuple[Column | None, str | None
         return None, (f"{q.path} is inside the repeat group {q.repeat_path}; indicators count "
                       "submissions, not repeat rows")
     kind = "multi" if q.type == "select_multiple" else "number" if plan.book.numeric(q) else "text"
+    recode = (plan.recodes or {}).get(q.path)
+    if kind == "number" and recode and any(v is not None and not _is_number(str(v)) for v in recode.values()):
+        kind = "text"  # codes recoded to names (1 -> yes): the indicator reads the names
     return Column(ref, kind, question=q.path), None
 
 
@@ -211,6 +214,10 @@ def _check_condition(plan: SourcePlan, ind: Indicator) -> list[tuple[str, str]]:
         test = "any_true" if c.any_true else c.test
         if test in ("range", "greater_than") and col.kind != "number":
             problems.append(("condition", f"{ref} is not a number (min/max/greater_than need one)"))
+        elif test == "has" and col.question and plan.book.questions[col.question].type == "text":
+            # a multiple response delivered as text (an agency's space-separated codes) reads
+            # as a select_multiple: 'has' looks for the word
+            plan.columns[ref] = replace(col, kind="multi")
         elif test == "has" and col.kind != "multi":
             problems.append(("condition", f"{ref} is not a select_multiple ('has' needs one; use equals or in)"))
         elif test in ("equals", "in", "any_true") and col.kind == "multi":
