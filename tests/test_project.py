@@ -10,8 +10,8 @@ import textwrap
 
 import numpy as np
 import pytest
-from scipy import stats
 from helpers import query
+from scipy import stats
 
 from pipeline.cli import main
 from pipeline.config import get_settings
