@@ -574,20 +574,18 @@ def test_survey_cells_carry_df_weighted_n_deff_and_their_interval_method(built):
 
 
 def test_second_stage_enters_when_the_form_declares_it(settings):
-    """A form declaring two stages (settlements, then people: ``psu: [psu, person]`` and
-    ``fpc: [fpc, fpc2]``) gets R's ``id = ~psu + person, fpc = ~fpc + fpc2`` variance."""
+    """The example's citizen form declares two stages (settlements, then people: ``psu:
+    [design/psu, respondent]``, ``fpc: [design/fpc, design/fpc2]``): R's ``id = ~psu + person,
+    fpc = ~fpc + fpc2`` variance."""
     from pipeline.indicators.engine import build
     from pipeline.survey import Design
 
     people = {"L1": 40.0, "L2": 12.0, "R1": 25.0, "R2": 5.0}
     forms = settings.project.root / "forms" / "spsc_citizen_survey.yml"
-    forms.write_text(forms.read_text(encoding="utf-8").replace(
-        "  psu: design/psu\n", "  psu: [design/psu, location/settlement]   # settlement field holds the person\n"
-    ).replace("  fpc: design/fpc ", "  fpc: [design/fpc, design/fpc2] "), encoding="utf-8")
+    assert "psu: [design/psu, respondent]" in forms.read_text(encoding="utf-8")
     init_warehouse(settings)
     rows = citizen_export("2024Q4")
-    for r in rows:  # each respondent its own second-stage unit, with the people of the PSU
-        r["location/settlement"] = r["_uuid"]
+    for r in rows:  # the people in the PSU's population
         r["design/fpc2"] = people[r["design/psu"]]
     survey_exports.load(settings, settings.raw_dir / "fixture", "citizen", "2024Q4", rows)
     build(settings.with_(min_cell=1))
@@ -617,8 +615,7 @@ def test_a_second_stage_of_several_people_is_refused_not_misestimated(settings):
 
     forms = settings.project.root / "forms" / "spsc_citizen_survey.yml"
     forms.write_text(forms.read_text(encoding="utf-8").replace(
-        "  psu: design/psu\n", "  psu: [design/psu, location/settlement]\n"
-    ).replace("  fpc: design/fpc ", "  fpc: [design/fpc, design/fpc2] "), encoding="utf-8")
+        "psu: [design/psu, respondent]", "psu: [design/psu, location/settlement]"), encoding="utf-8")
     init_warehouse(settings)
     rows = citizen_export("2024Q4")
     for r in rows:  # the settlement field names the PSU: three people share each "unit"

@@ -60,8 +60,11 @@ def test_spsc_new_copies_the_example(tmp_path, clean_env):
     assert not (tmp_path / "spsc_copy" / "data" / "processed").exists()
     project = load_project(tmp_path / "spsc_copy")
     assert project.area[:3] == ("bosansko_grahovo", "bosanski_petrovac", "drvar") and len(project.area) == 9
-    assert project.form("spsc_citizen_survey").design.roles() == {
-        "weight": "design/weight", "stratum": "design/stratum", "psu": "design/psu", "fpc": "design/fpc"}
+    # two stages: settlements, then the respondent (no question holds it)
+    design = project.form("spsc_citizen_survey").design
+    assert design.roles() == {"weight": "design/weight", "stratum": "design/stratum", "psu": "design/psu",
+                              "fpc": "design/fpc", "fpc2": "design/fpc2"}
+    assert design.stages == ["design/psu", "respondent"]
     with pytest.raises(ProjectError, match="no example project 'unicef'"):
         new_project(tmp_path / "other", example="unicef")
 

@@ -218,6 +218,18 @@ def test_sections_write_published_numbers(warehouse, capsys):
     assert shown.count("IPython.core.display") > 5
 
 
+def test_the_donor_table_says_how_intervals_are_made(warehouse):
+    rep = _open(warehouse, period="2024Q4")
+    written: list[str] = []
+    show = rep.html
+    rep.html = lambda text: (written.append(text), show(text))[1]  # what the reader gets
+    sections.donor_table(rep)
+    rep.close()
+    shown = "".join(written)
+    assert "logit intervals for percentages and t intervals for means" in shown
+    assert "degrees of freedom; n is the people who answered" in shown
+
+
 def test_profile_donor_table_shows_suppressed_as_text(warehouse):
     rep = _open(warehouse, period="2024Q4", municipality="ribnik", kind="profile", lang="bs")
     sections.donor_table(rep)

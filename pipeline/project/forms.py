@@ -12,7 +12,8 @@ XLSForm name and the form is a simple random sample with weight 1 (R's
     design:                              # the survey design (omit for a simple random sample)
       weights: sample/weight
       strata: sample/stratum
-      psu: sample/settlement             # or [psu, ssu] for two stages
+      psu: sample/settlement             # or [psu, ssu] for two stages; [psu, respondent] when
+                                         # people are sampled within the PSU (R: ~psu + person)
       fpc: sample/settlements            # population size per stage (one, or one per stage)
     municipality: location/municipality  # any spelling; resolved to the municipality id
     sex: {question: about/sex, recode: {m: male, f: female}}
@@ -48,6 +49,7 @@ from pipeline.project.config import ProjectError, Text
 
 ROLES = ("municipality", "sex", "age", "birth_year")
 DESIGN_ROLES = ("weight", "stratum", "psu", "ssu", "fpc", "fpc2")
+RESPONDENT_STAGE = "respondent"  # ``psu: [settlement, respondent]``: people sampled within the PSU
 ACCEPTING = ("yes", "true", "1", "da", "да")  # a consent answer that lets the respondent in
 
 
@@ -123,6 +125,8 @@ class SurveyDesign(BaseModel):
         if self.strata:
             out["stratum"] = self.strata
         for role, q in zip(("psu", "ssu"), self.stages, strict=False):
+            if role == "ssu" and q == RESPONDENT_STAGE:
+                continue  # the respondent is the second-stage unit: no question holds it
             out[role] = q
         for role, q in zip(("fpc", "fpc2"), self.population, strict=False):
             out[role] = q

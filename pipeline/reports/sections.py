@@ -212,6 +212,7 @@ def donor_table(rep: Report) -> None:
     waves = [w for w in (rep.reported_period(i.id) for i in rep.catalogue.indicators if i.is_survey) if w]
     if waves:
         notes.append(t("survey_wave_note", lang, period=rep.period, wave=max(waves)))
+        notes.append(t("interval_note", lang))
     if any(not i.is_survey for i in rep.catalogue.indicators):
         notes.append(t("cumulative_note", lang, period=rep.period))
     rep.paragraphs(notes, css="note")

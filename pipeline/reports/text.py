@@ -102,6 +102,12 @@ TEXT: dict[str, dict[str, str]] = {
     "survey_wave_note": {"en": "Survey indicators show the latest survey wave up to {period} ({wave}).",
                          "bs": "Indikatori iz istraživanja prikazuju posljednji talas istraživanja "
                                "do {period} ({wave})."},
+    "interval_note": {"en": "Survey figures come with 95% confidence intervals from the survey design (weights, "
+                            "strata, clusters): logit intervals for percentages and t intervals for means, "
+                            "on the design's degrees of freedom; n is the people who answered.",
+                      "bs": "Podaci iz istraživanja imaju intervale pouzdanosti 95% iz dizajna uzorka (ponderi, "
+                            "stratumi, klasteri): logit intervale za procente i t intervale za prosjeke, na "
+                            "stepenima slobode dizajna; n je broj osoba koje su odgovorile."},
     "cumulative_note": {"en": "Activity indicators are cumulative since the start of the project, "
                               "up to {period}, where the results framework counts them that way.",
                         "bs": "Indikatori aktivnosti su kumulativni od početka projekta do {period}, "
