@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 from fixtures import survey_exports
+from helpers import drop_calibration
 
 from pipeline.warehouse.setup import init_warehouse
 
@@ -248,7 +249,17 @@ def built(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("built")
     new_project(home, example="spsc")
+    drop_calibration(home)
     return _build_fixture(get_settings(home=home, project=home, min_cell=1))
+
+
+@pytest.fixture
+def settings(settings):
+    """The example project's copy without calibration (hand-made respondents, see helpers)."""
+    drop_calibration(settings.project.root)
+    from pipeline.config import get_settings
+
+    return get_settings(home=settings.home)
 
 
 @pytest.fixture

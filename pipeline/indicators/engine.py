@@ -392,16 +392,7 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
         return pd.DataFrame(columns=[*VALUE_COLUMNS[:9], *PRECISION_COLUMNS])
     frame = cells.assign(
         design_stratum=cells["wave"].astype(str) + "|" + cells["stratum"].astype(str))
-    # a declared population size is used; a form without one is sampled with replacement
-    use_fpc = frame["fpc"].notna().any()
-    if use_fpc and frame["fpc"].isna().any():
-        raise SpscError("some respondents have an fpc and others not", "respondents",
-                        "give every stratum its number of PSUs in the population")
-    two_stage = use_fpc and "fpc2" in frame and frame["fpc2"].notna().any()
-    if two_stage and frame["fpc2"].isna().any():
-        raise SpscError("some respondents have a second-stage population (fpc2) and others not",
-                        "respondents", "give every PSU its number of people in the population")
-    stages = ("fpc", "fpc2") if two_stage else "fpc" if use_fpc else None
+    stages = _stages(frame)
     try:
         design = Design.from_cells(frame, strata="design_stratum", psu="psu",
                                    respondents="n_rows", fpc=stages)
@@ -415,7 +406,24 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
         total=f"num__{ind.id}", weight=f"den__{ind.id}", count=f"n__{ind.id}",
         squares=f"sq__{ind.id}", w2y2=f"w2y2__{ind.id}", w2y=f"w2y__{ind.id}", w2=f"w2__{ind.id}",
         proportion=ind.estimator == "proportion") for ind in indicators}
-    est = design.cell_means(spec, by=by)
+    return _domain_frame(design.cell_means(spec, by=by), dimension, column)
+
+
+def _stages(frame: pd.DataFrame) -> str | tuple[str, str] | None:
+    """The fpc columns the design uses: a declared population size is used; a form without
+    one is sampled with replacement; ``fpc2`` (people in the PSU) adds the second stage."""
+    use_fpc = frame["fpc"].notna().any()
+    if use_fpc and frame["fpc"].isna().any():
+        raise SpscError("some respondents have an fpc and others not", "respondents",
+                        "give every stratum its number of PSUs in the population")
+    two_stage = use_fpc and "fpc2" in frame and frame["fpc2"].notna().any()
+    if two_stage and frame["fpc2"].isna().any():
+        raise SpscError("some respondents have a second-stage population (fpc2) and others not",
+                        "respondents", "give every PSU its number of people in the population")
+    return ("fpc", "fpc2") if two_stage else "fpc" if use_fpc else None
+
+
+def _domain_frame(est: pd.DataFrame, dimension: str, column: str | None) -> pd.DataFrame:
     return pd.DataFrame({
         "indicator_id": est["variable"].astype(str),
         "period": est["wave"].astype(str),
@@ -426,6 +434,60 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
         "n_weighted": est["n_weighted"], "deff": est["deff"], "ci_method": est["ci_method"],
         "note": est["note"],
     })
+
+
+def survey_respondent_values(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFrame:
+    """One row per respondent of a cross-sectional form: design, domains and ``y__<id>`` (the
+    value each indicator averages), for designs the cells cannot carry (calibrated weights)."""
+    values = ", ".join(f"{_value_sql(ind, plan)} as {_q('y__' + ind.id)}" for ind in plan.indicators)
+    dims = "".join(f", {_q(_row_name(col))} as {_q('dim:' + name)}" for name, col in plan.dimensions.items())
+    rows = con.execute(f"""
+        with survey_rows as ({survey_rows_sql(plan)})
+        select wave, stratum, psu, respondent_key, fpc, fpc2, weight, sex, age_group, muni_id, entity,
+            batch_id{dims}, {values}
+        from survey_rows order by wave, stratum, psu, respondent_key""").df()
+    bad = rows.loc[rows["weight"].isna(), "wave"].unique()
+    if len(bad):
+        raise SpscError(f"respondents of form {plan.form_id} without a weight in wave {', '.join(map(str, bad))}",
+                        "respondents", "fix the design weights at ingest, or the form's design settings")
+    return rows
+
+
+def calibrated_design(rows: pd.DataFrame, plan: SourcePlan, margins: list, notes: list[str]) -> Design:
+    """The respondents' design, calibrated to the form's margins wave by wave."""
+    from pipeline.indicators.calibration import calibrate
+
+    frame = rows.assign(design_stratum=rows["wave"].astype(str) + "|" + rows["stratum"].astype(str))
+    stages = _stages(frame)
+    psu = ("psu", "respondent_key") if isinstance(stages, tuple) else "psu"
+    try:
+        design = Design(frame, weights="weight", strata="design_stratum", psu=psu, fpc=stages)
+    except ValueError as exc:
+        raise SpscError(f"the survey design is not usable ({exc})", "respondents",
+                        "fix stratum, psu and fpc at ingest") from exc
+    design, found = calibrate(design, frame, plan.settings.calibration, margins, plan.form_id)
+    notes += found
+    return design
+
+
+def estimate_respondents(design: Design, indicators: list[Indicator], dimension: str,
+                         column: str | None = None) -> pd.DataFrame:
+    """:func:`estimate_domains` on a respondent-level design (``y__<id>`` columns)."""
+    if not indicators:
+        return pd.DataFrame(columns=[*VALUE_COLUMNS[:9], *PRECISION_COLUMNS])
+    if column is None:
+        column = DIMENSION_COLUMNS[dimension]
+    by = ["wave"] if column is None else ["wave", column]
+    parts = []
+    means = [i.id for i in indicators if i.estimator != "proportion"]
+    props = [i.id for i in indicators if i.estimator == "proportion"]
+    if means:
+        parts.append(design.means([f"y__{i}" for i in means], by))
+    if props:
+        parts.append(design.proportions({f"y__{i}": (f"y__{i}", 1.0) for i in props}, by))
+    est = pd.concat(parts, ignore_index=True)
+    est["variable"] = est["variable"].astype(str).str.removeprefix("y__")
+    return _domain_frame(est, dimension, column)
 
 
 def _scale(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
@@ -448,23 +510,46 @@ def _scale(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     return out
 
 
-def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: dict[str, SourcePlan]) -> pd.DataFrame:
-    """All survey indicators x waves x domains (scaled, not yet suppressed), with batch ids."""
+def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: dict[str, SourcePlan],
+                  project=None, notes: list[str] | None = None) -> pd.DataFrame:
+    """All survey indicators x waves x domains (scaled, not yet suppressed), with batch ids.
+
+    A form whose settings declare ``calibration`` is estimated on its respondents with the
+    weights calibrated to the margins (read from ``project``'s folder); ``notes`` receives
+    what the calibration could not do (respondents outside the margins).
+    """
+    from pipeline.indicators.calibration import read_margins
+
+    notes = [] if notes is None else notes
     parts = []
     for plan in plans.values():
         if not plan.indicators:
             continue
-        cells = survey_cells(con, plan)
-        if cells.empty:
-            continue
-        batches = (cells.dropna(subset=["batch_id"]).groupby("wave")["batch_id"]
+        calibration = plan.settings.calibration if plan.settings is not None else None
+        if calibration is not None and project is None:
+            raise SpscError(f"form {plan.form_id} is calibrated: its margins are read from the project folder",
+                            plan.settings.path, "run the build inside the project (or with --project)")
+        if calibration is not None:
+            frame = survey_respondent_values(con, plan)
+            if frame.empty:
+                continue
+            margins = read_margins(project.root, calibration, plan.settings.path or plan.form_id)
+            design = calibrated_design(frame, plan, margins, notes)
+        else:
+            frame = survey_cells(con, plan)
+            if frame.empty:
+                continue
+        batches = (frame.dropna(subset=["batch_id"]).groupby("wave")["batch_id"]
                    .agg(lambda s: sorted({int(b) for b in s})))
         dims = list(DIMENSION_COLUMNS) + list(plan.dimensions)
         for dimension in dims:
             chosen = [i for i in plan.indicators
                       if dimension in {plan.dimension_of(i, d) for d in i.disaggregations}]
             column = None if dimension in STANDARD_DIMENSIONS else f"dim:{dimension}"
-            part = estimate_domains(cells, chosen, dimension, column)
+            if calibration is not None:
+                part = estimate_respondents(design, chosen, dimension, column)
+            else:
+                part = estimate_domains(frame, chosen, dimension, column)
             part["batch_ids"] = part["period"].map(batches)
             parts.append(part)
     if not parts:
@@ -702,18 +787,20 @@ def _order(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
 
 
 def compute_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, settings: Settings,
-                   through: str | None = None, plans: dict[str, SourcePlan] | None = None) -> pd.DataFrame:
+                   through: str | None = None, plans: dict[str, SourcePlan] | None = None,
+                   notes: list[str] | None = None) -> pd.DataFrame:
     """``indicator_values`` rows for the whole catalogue, suppressed by ``settings.min_cell``.
 
     Args:
         through: cut attendance at this quarter (survey waves are unaffected); used for a
             donor table of a past period.
         plans: the survey sources, resolved (default: resolved here from the codebook).
+        notes: receives what the build could not do as asked (see :func:`survey_values`).
     """
     check_inputs(con)
     if plans is None:
         plans, _ = plan_sources(catalogue, settings.project, read_codebooks(con))
-    survey = survey_values(con, catalogue, plans)
+    survey = survey_values(con, catalogue, plans, settings.project, notes)
     attendance = attendance_values(con, catalogue, settings, through)
     frames = [p for p in (survey, attendance) if not p.empty]
     values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=VALUE_COLUMNS)
@@ -853,7 +940,7 @@ def build(settings: Settings, catalogue: Catalogue | None = None,
         with transaction(con):
             respondents = build_respondents(con, project, books)
             mark_project_area(con, project.area)
-        values = compute_values(con, catalogue, settings, plans=plans)
+        values = compute_values(con, catalogue, settings, plans=plans, notes=notes)
         changes = compute_changes(values, catalogue)
         write_indicators(con, values, changes, catalogue, settings.min_cell)
     finally:

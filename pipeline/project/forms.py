@@ -15,6 +15,9 @@ XLSForm name and the form is a simple random sample with weight 1 (R's
       psu: sample/settlement             # or [psu, ssu] for two stages; [psu, respondent] when
                                          # people are sampled within the PSU (R: ~psu + person)
       fpc: sample/settlements            # population size per stage (one, or one per stage)
+    calibration:                         # weight to known population totals (census)
+      method: poststratify               # or rake, linear, raking (R postStratify/rake/calibrate)
+      margins: [margins/adults.csv]      # CSV: municipality/sex/age_group/entity + population
     municipality: location/municipality  # any spelling; resolved to the municipality id
     sex: {question: about/sex, recode: {m: male, f: female}}
     age: about/age                       # or birth_year: ...
@@ -40,7 +43,7 @@ codes) names the questions as they are stored, renamed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -133,6 +136,31 @@ class SurveyDesign(BaseModel):
         return out
 
 
+CALIBRATION_COLUMNS = ("municipality", "sex", "age_group", "entity")
+
+
+class Calibration(BaseModel):
+    """Weights calibrated to known population totals, wave by wave.
+
+    ``margins`` are CSV files (relative to the project folder), each with one or more of
+    the columns ``municipality``, ``sex``, ``age_group``, ``entity`` and a ``population``
+    column: ``poststratify`` takes one file (its rows are the post-strata, R's
+    ``postStratify``); ``rake`` (R's ``rake``), ``linear`` and ``raking`` (R's
+    ``calibrate(calfun=)``) take one file per margin.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    method: Literal["poststratify", "rake", "linear", "raking"] = "poststratify"
+    margins: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_table(self) -> Calibration:
+        if self.method == "poststratify" and len(self.margins) != 1:
+            raise ValueError("poststratify takes one margins file (the post-strata); "
+                             "use rake for several margins")
+        return self
+
+
 class PrePost(BaseModel):
     """A form filled twice by the same people (a training's pre and post test)."""
 
@@ -157,6 +185,7 @@ class FormSettings(BaseModel):
     codes: list[str] = Field(default_factory=list)
     consent: QuestionRef | None = None
     design: SurveyDesign | None = None
+    calibration: Calibration | None = None
     municipality: QuestionRef | None = None
     sex: QuestionRef | None = None
     age: QuestionRef | None = None
@@ -187,6 +216,8 @@ class FormSettings(BaseModel):
         twice = sorted({t for t in targets if targets.count(t) > 1})
         if twice:
             raise ValueError(f"rename gives two variables the name {', '.join(twice)}")
+        if self.calibration is not None and self.pre_post is not None:
+            raise ValueError("calibration is for cross-sectional surveys, not a pre/post form")
         return self
 
     def roles(self) -> dict[str, str]:

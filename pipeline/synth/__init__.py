@@ -75,7 +75,10 @@ def generate(out: Path, *, seed: int = 20231, respondents: int = 400, dirty: flo
     populations = None
     if scale == 1:
         rng = _stream(seed, "population")
-        populations = [citizen.draw_people(rng, fr, np.repeat(np.arange(len(fr.sizes)), fr.sizes)) for fr in frames]
+        # the population has exactly the adults by sex and age group the example calibrates to
+        margins = citizen.adult_margins()
+        populations = [citizen.draw_people(rng, fr, np.repeat(np.arange(len(fr.sizes)), fr.sizes),
+                                           citizen.margin_counts(margins, fr.muni_id)) for fr in frames]
     form = citizen_form()
     write_xlsform(out / "survey" / "citizen_survey_form.xlsx", form)
     written.append("survey/citizen_survey_form.xlsx")

@@ -101,6 +101,7 @@ def write_agency_sav(folder: Path, export: pa.Table, misspelt: np.ndarray, rng: 
         "PSU": frame["design/psu"],
         "WT": pd.to_numeric(frame["design/weight"]).astype(float),
         "FPC": pd.to_numeric(frame["design/fpc"]).astype(float),
+        "FPC2": pd.to_numeric(frame["design/fpc2"]).astype(float),
     })
     trust_labels = {0.0: "Nimalo ne vjerujem", 10.0: "Potpuno vjerujem"}
     labels = {
@@ -124,6 +125,7 @@ def write_agency_sav(folder: Path, export: pa.Table, misspelt: np.ndarray, rng: 
         "DIJALOG": "Učešće u dijalogu građana", "ENTITET": "Povjerenje u ljude iz drugog entiteta",
         "KONTAKT": "Spremnost na kontakt", "IME": "Ime i prezime", "TEL": "Broj telefona", "STRAT": "Stratum",
         "PSU": "Primarna jedinica uzorka", "WT": "Težinski faktor", "FPC": "Broj PJU u stratumu",
+        "FPC2": "Broj odraslih u naselju",
     }
     path = folder / f"citizen_survey_{wave}.sav"
     folder.mkdir(parents=True, exist_ok=True)
@@ -132,7 +134,7 @@ def write_agency_sav(folder: Path, export: pa.Table, misspelt: np.ndarray, rng: 
         variable_value_labels=labels, missing_ranges={"Q7": [REFUSED, DONT_KNOW]},
         variable_measure={"OPCINA": "nominal", "TIP": "nominal", "SPOL": "nominal", "OBRAZ": "ordinal",
                           "ZAPOSL": "nominal", "RASELJ": "nominal", "DIJALOG": "nominal",
-                          **dict.fromkeys([*_TRUST_VARS.values(), "Q7", "ENTITET", "DOB", "WT", "FPC"], "scale")},
+                          **dict.fromkeys([*_TRUST_VARS.values(), "Q7", "ENTITET", "DOB", "WT", "FPC", "FPC2"], "scale")},
         variable_format={"START": "DATETIME20", "END": "DATETIME20", "DATUM": "EDATE10", "DATUM_RODJ": "EDATE10"})
     _fix_stamp(path)
     (folder / "mapping.yml").write_text(_mapping_text(wave), encoding="utf-8")
@@ -179,6 +181,7 @@ def agency_settings() -> dict:
         "DIJALOG": "governance/dialogue_participation", "ENTITET": "cohesion/trust_other_entity",
         "KONTAKT": "cohesion/contact_willing",
         "STRAT": "design/stratum", "PSU": "design/psu", "WT": "design/weight", "FPC": "design/fpc",
+        "FPC2": "design/fpc2",
     }
     return {
         "form_id": AGENCY_FORM_ID,
@@ -187,8 +190,8 @@ def agency_settings() -> dict:
         "respondent_id": "ID",
         "personal": ["IME", "TEL"],
         "rename": rename,
-        "design": {"weights": "design/weight", "strata": "design/stratum", "psu": "design/psu",
-                   "fpc": "design/fpc"},
+        "design": {"weights": "design/weight", "strata": "design/stratum",
+                   "psu": ["design/psu", "respondent"], "fpc": ["design/fpc", "design/fpc2"]},
         "municipality": {"question": "location/municipality", "recode": coded(PROJECT_MUNICIPALITIES)},
         "sex": {"question": "demographics/sex", "recode": coded(["male", "female"])},
         "age": "demographics/age",

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.special import ndtr
@@ -193,11 +194,22 @@ def _categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return (u[:, None] > cum[:, :-1]).sum(axis=1).astype(np.int8)
 
 
-def draw_people(rng: np.random.Generator, frame: Frame, settlement: np.ndarray) -> dict[str, np.ndarray]:
-    """Adults living in the given settlements (one per entry): covariates and latents."""
+def draw_people(rng: np.random.Generator, frame: Frame, settlement: np.ndarray,
+                counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Adults living in the given settlements (one per entry): covariates and latents.
+
+    ``counts`` (sex x age group, summing to the number of people) fixes how many of each
+    there are (the population matches the calibration margins); else each is drawn.
+    """
     n = len(settlement)
-    sex = (rng.random(n) < _FEMALE_P).astype(np.int8)
-    ag = _categorical(rng, np.broadcast_to(_AGE_P, (n, 4)))
+    if counts is not None:
+        if int(counts.sum()) != n:
+            raise ValueError(f"{frame.muni_id}: margins count {int(counts.sum())} adults, the frame {n}")
+        cell = rng.permutation(np.repeat(np.arange(8), counts.reshape(-1)))
+        sex, ag = (cell // 4).astype(np.int8), (cell % 4).astype(np.int8)
+    else:
+        sex = (rng.random(n) < _FEMALE_P).astype(np.int8)
+        ag = _categorical(rng, np.broadcast_to(_AGE_P, (n, 4)))
     lo, hi = _AGE_LO[ag], _AGE_HI[ag]
     age = np.where(ag < 3, lo + np.floor(rng.random(n) * (hi - lo + 1)),
                    np.minimum(95, 65 + np.floor(rng.exponential(8.0, n)))).astype(np.int16)
@@ -208,6 +220,34 @@ def draw_people(rng: np.random.Generator, frame: Frame, settlement: np.ndarray) 
         "employment": _categorical(rng, _EMP_P[ag]),
         "g": rng.standard_normal(n).astype(np.float32), "c": rng.standard_normal(n).astype(np.float32),
     }
+
+
+def adult_margins() -> pd.DataFrame:
+    """Adults by municipality, sex and age group: the margins the example calibrates to
+    (``examples/spsc/margins/adults_2013.csv``).
+
+    Each municipality's adults are its 2013 census population times ``ADULT_SHARE``, split by
+    the generator's sex and age-group shares (largest remainder). Our reference data holds
+    the census totals only; these splits stand in for the census's own table, and the sample
+    population is drawn to have exactly these counts.
+    """
+    pop = census().set_index("muni_id")["population"]
+    shares = (_SEX_P[:, None] * _AGE_P[None, :]).reshape(-1)
+    rows = []
+    for m in PROJECT_MUNICIPALITIES:
+        counts = _largest_remainder(shares, round(ADULT_SHARE * float(pop[m])))
+        for k, n in enumerate(counts):
+            rows.append((m, ("male", "female")[k // 4], AGE_GROUPS[k % 4], int(n)))
+    return pd.DataFrame(rows, columns=["municipality", "sex", "age_group", "population"])
+
+
+def margin_counts(margins: pd.DataFrame, muni_id: str) -> np.ndarray:
+    """One municipality's adults as a sex x age-group array (rows male, female)."""
+    part = margins[margins["municipality"] == muni_id]
+    out = np.zeros((2, 4), dtype=np.int64)
+    for r in part.itertuples(index=False):
+        out[("male", "female").index(r.sex), AGE_GROUPS.index(r.age_group)] = r.population
+    return out
 
 
 def _predictors(frame: Frame, exposure: dict, wave: str, s, sex, ag, disp) -> dict[str, np.ndarray]:
