@@ -224,3 +224,42 @@ def test_an_empty_margin_level_under_rake_is_a_clear_error(tmp_path):
     with pytest.raises(SpscError, match="1 levels of the margins in sex.csv have no respondents"):
         calibrate(Design(rows, weights="weight"), rows, Calibration(method="rake", margins=["sex.csv"]),
                   margins, "f")
+
+
+def test_gaps_within_a_wave_use_the_covariance_of_the_two_domains(calibrated):
+    """indicator_gaps: women minus men, FBiH minus RS, on the calibrated weights."""
+    from scipy import stats
+
+    from pipeline.indicators.engine import respondent_design
+
+    settings, _, _ = calibrated
+    con = duckdb.connect(str(settings.db), read_only=True)
+    try:
+        gaps = con.execute("select * from indicator_gaps where period = '2024Q4'").df()
+        values = con.execute("select * from indicator_values where period = '2024Q4'").df()
+    finally:
+        con.close()
+    assert {(g.indicator_id, g.dimension) for g in gaps.itertuples()} >= {
+        ("trust_municipality_high", "sex"), ("trust_municipality_high", "entity"), ("provider_trust_index", "sex")}
+    cells = values.set_index(["indicator_id", "dimension", "dimension_value"])
+    for g in gaps.itertuples():
+        first, second = cells.loc[(g.indicator_id, g.dimension, g.first)], cells.loc[(g.indicator_id, g.dimension, g.second)]
+        assert g.estimate_first == pytest.approx(first["estimate"], rel=1e-10)
+        assert g.estimate_second == pytest.approx(second["estimate"], rel=1e-10)
+        assert g.gap == pytest.approx(g.estimate_first - g.estimate_second, rel=1e-10)
+        t = stats.t.ppf(0.975, g.df)
+        assert (g.ci_low, g.ci_high) == pytest.approx((g.gap - t * g.se, g.gap + t * g.se), rel=1e-9)
+        assert g.significant == (g.p_value < 0.05)
+    # the covariance is there: the SE is not the independent-samples one, and equals the
+    # variance of the difference of the two domains' linearised values on the calibrated design
+    plan, rows = _rows(settings)
+    from pipeline.indicators.calibration import read_margins
+
+    margins = read_margins(settings.project.root, plan.settings.calibration, "f")
+    design = respondent_design(rows, plan, margins, [])
+    one = gaps[(gaps.indicator_id == "trust_municipality_high") & (gaps.dimension == "sex")].iloc[0]
+    both = design.contrast("proportion", "y__trust_municipality_high", ["wave", "sex"],
+                           {("2024Q4", "female"): 1.0, ("2024Q4", "male"): -1.0}, value=1.0)
+    assert one.se == pytest.approx(100 * both["se"].iloc[0], rel=1e-10)
+    f, m = (cells.loc[("trust_municipality_high", "sex", s)] for s in ("female", "male"))
+    assert abs(one.se - float(np.hypot(f["se"], m["se"]))) > 1e-6

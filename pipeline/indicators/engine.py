@@ -118,7 +118,8 @@ OPTIONAL_INPUTS: dict[str, dict[str, str]] = {"respondents": {"fpc2": "double"}}
 CHANGE_COLUMNS = ["indicator_id", "dimension", "dimension_value", "baseline_period",
                   "latest_period", "baseline_estimate", "latest_estimate", "change", "se",
                   "ci_low", "ci_high", "p_value", "significant", "suppressed"]
-OUTPUT_TABLES = ("indicator_values", "indicator_changes", "indicator_catalogue", "indicator_builds")
+OUTPUT_TABLES = ("indicator_values", "indicator_changes", "indicator_gaps", "indicator_catalogue",
+                 "indicator_builds")
 CUMULATIVE = "cumulative"
 YES = ("yes", "true", "1", "da", "да")
 NO = ("no", "false", "0", "ne", "не")
@@ -453,8 +454,10 @@ def survey_respondent_values(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -
     return rows
 
 
-def calibrated_design(rows: pd.DataFrame, plan: SourcePlan, margins: list, notes: list[str]) -> Design:
-    """The respondents' design, calibrated to the form's margins wave by wave."""
+def respondent_design(rows: pd.DataFrame, plan: SourcePlan, margins: list | None,
+                      notes: list[str]) -> Design:
+    """The respondents' design (``psu`` then the respondent for two stages), calibrated to the
+    form's margins wave by wave when ``margins`` are given."""
     from pipeline.indicators.calibration import calibrate
 
     frame = rows.assign(design_stratum=rows["wave"].astype(str) + "|" + rows["stratum"].astype(str))
@@ -465,9 +468,24 @@ def calibrated_design(rows: pd.DataFrame, plan: SourcePlan, margins: list, notes
     except ValueError as exc:
         raise SpscError(f"the survey design is not usable ({exc})", "respondents",
                         "fix stratum, psu and fpc at ingest") from exc
+    if margins is None:
+        return design
     design, found = calibrate(design, frame, plan.settings.calibration, margins, plan.form_id)
     notes += found
     return design
+
+
+def _margins(plan: SourcePlan, project) -> list | None:
+    """The form's calibration margins (None: not calibrated)."""
+    from pipeline.indicators.calibration import read_margins
+
+    calibration = plan.settings.calibration if plan.settings is not None else None
+    if calibration is None:
+        return None
+    if project is None:
+        raise SpscError(f"form {plan.form_id} is calibrated: its margins are read from the project folder",
+                        plan.settings.path, "run the build inside the project (or with --project)")
+    return read_margins(project.root, calibration, plan.settings.path or plan.form_id)
 
 
 def estimate_respondents(design: Design, indicators: list[Indicator], dimension: str,
@@ -518,23 +536,18 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: d
     weights calibrated to the margins (read from ``project``'s folder); ``notes`` receives
     what the calibration could not do (respondents outside the margins).
     """
-    from pipeline.indicators.calibration import read_margins
-
     notes = [] if notes is None else notes
     parts = []
     for plan in plans.values():
         if not plan.indicators:
             continue
-        calibration = plan.settings.calibration if plan.settings is not None else None
-        if calibration is not None and project is None:
-            raise SpscError(f"form {plan.form_id} is calibrated: its margins are read from the project folder",
-                            plan.settings.path, "run the build inside the project (or with --project)")
-        if calibration is not None:
+        margins = _margins(plan, project)
+        calibration = margins is not None
+        if calibration:
             frame = survey_respondent_values(con, plan)
             if frame.empty:
                 continue
-            margins = read_margins(project.root, calibration, plan.settings.path or plan.form_id)
-            design = calibrated_design(frame, plan, margins, notes)
+            design = respondent_design(frame, plan, margins, notes)
         else:
             frame = survey_cells(con, plan)
             if frame.empty:
@@ -546,7 +559,7 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: d
             chosen = [i for i in plan.indicators
                       if dimension in {plan.dimension_of(i, d) for d in i.disaggregations}]
             column = None if dimension in STANDARD_DIMENSIONS else f"dim:{dimension}"
-            if calibration is not None:
+            if calibration:
                 part = estimate_respondents(design, chosen, dimension, column)
             else:
                 part = estimate_domains(frame, chosen, dimension, column)
@@ -810,6 +823,60 @@ def compute_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, setting
     return _order(values, catalogue)
 
 
+GAPS = (("sex", "female", "male"), ("entity", "FBiH", "RS"))  # dimension, first, second
+GAP_COLUMNS = ["indicator_id", "period", "dimension", "first", "second", "estimate_first",
+               "estimate_second", "gap", "se", "df", "ci_low", "ci_high", "p_value", "significant",
+               "suppressed"]
+
+
+def compute_gaps(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: dict[str, SourcePlan],
+                 values: pd.DataFrame, project=None) -> pd.DataFrame:
+    """Women minus men and FBiH minus RS within each wave, for every survey indicator broken
+    down by sex or entity: the difference of two domains of one sample with its covariance
+    (``Design.differences``, R's ``svycontrast`` of ``svyby(covmat = TRUE)``), on the calibrated
+    weights where the form is calibrated. A gap with a suppressed side is suppressed. Pre/post
+    forms have no gaps here (their changes are per participant)."""
+    parts = []
+    published = values.set_index(["indicator_id", "period", "dimension", "dimension_value"])["suppressed"]
+    for plan in plans.values():
+        chosen = [(ind, dim, a, b) for ind in plan.indicators for dim, a, b in GAPS
+                  if dim in {plan.dimension_of(ind, d) for d in ind.disaggregations}]
+        if not chosen or plan.pre_post is not None:
+            continue
+        rows = survey_respondent_values(con, plan)
+        if rows.empty:
+            continue
+        design = respondent_design(rows, plan, _margins(plan, project), [])
+        for ind, dim, a, b in chosen:
+            column = DIMENSION_COLUMNS[dim]
+            if ind.estimator == "proportion":
+                d = design.differences("proportion", f"y__{ind.id}", column, a, b, by="wave", value=1.0)
+            else:
+                d = design.differences("mean", f"y__{ind.id}", column, a, b, by="wave")
+            if d.empty:
+                continue
+            scale = 100.0 if ind.unit == "percent" else 1.0
+            frame = pd.DataFrame({
+                "indicator_id": ind.id, "period": d["wave"].astype(str), "dimension": dim,
+                "first": a, "second": b,
+                **{k: d[src].astype(float) * scale for k, src in (
+                    ("estimate_first", "estimate_first"), ("estimate_second", "estimate_second"),
+                    ("gap", "estimate"), ("se", "se"), ("ci_low", "ci_low"), ("ci_high", "ci_high"))},
+                "df": d["df"].astype(float), "p_value": d["p_value"].astype(float),
+            })
+            hidden = [bool(published.get((ind.id, p, dim, a), True)) or bool(published.get((ind.id, p, dim, b), True))
+                      for p in frame["period"]]
+            frame["suppressed"] = hidden
+            frame["significant"] = (frame["p_value"] < 0.05).astype(object)
+            numbers = ["estimate_first", "estimate_second", "gap", "se", "df", "ci_low", "ci_high", "p_value"]
+            frame.loc[frame["suppressed"], numbers] = np.nan
+            frame.loc[frame["suppressed"] | frame["p_value"].isna(), "significant"] = None
+            parts.append(frame)
+    if not parts:
+        return pd.DataFrame(columns=GAP_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[GAP_COLUMNS]
+
+
 def compute_changes(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """Baseline wave vs latest wave of every survey indicator and dimension value.
 
@@ -873,7 +940,7 @@ def catalogue_rows(catalogue: Catalogue) -> pd.DataFrame:
 
 
 def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, changes: pd.DataFrame,
-                     catalogue: Catalogue, min_cell: int) -> None:
+                     catalogue: Catalogue, min_cell: int, gaps: pd.DataFrame | None = None) -> None:
     """Replace the indicator marts in one transaction: readers see the old or the new, never a mix."""
     if values.duplicated(["indicator_id", "period", "dimension", "dimension_value"]).any():
         raise AssertionError("indicator_values would hold a cell twice")
@@ -885,6 +952,12 @@ def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, chang
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     change_frame = changes[CHANGE_COLUMNS].copy()
     cat = catalogue_rows(catalogue)
+    gap_frame = (pd.DataFrame(columns=GAP_COLUMNS) if gaps is None else gaps[GAP_COLUMNS]).copy()
+    for col in GAP_COLUMNS[5:-2]:
+        gap_frame[col] = gap_frame[col].astype("float64")
+    gap_frame["significant"] = gap_frame["significant"].astype("boolean")
+    gap_frame["suppressed"] = gap_frame["suppressed"].astype(bool)
+    con.register("_gaps_in", gap_frame)
     con.register("_values_in", frame)
     con.register("_changes_in", change_frame)
     con.register("_catalogue_in", cat)
@@ -902,6 +975,10 @@ def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, chang
                 "insert into indicator_changes select indicator_id, dimension, dimension_value,"
                 " baseline_period, latest_period, baseline_estimate, latest_estimate, change, se,"
                 " ci_low, ci_high, p_value, cast(significant as boolean), suppressed from _changes_in")
+            con.execute("delete from indicator_gaps")
+            con.execute("insert into indicator_gaps select indicator_id, period, dimension, first, second,"
+                        " estimate_first, estimate_second, gap, se, cast(df as integer), ci_low, ci_high,"
+                        " p_value, significant, suppressed from _gaps_in")
             con.execute("delete from indicator_catalogue")
             con.execute("insert into indicator_catalogue by name select * from _catalogue_in")
             con.execute("delete from indicator_builds")
@@ -909,7 +986,7 @@ def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, chang
                         [datetime.now(), catalogue_fingerprint(catalogue, min_cell), int(min_cell),
                          len(frame), int(frame["suppressed"].sum())])
     finally:
-        for name in ("_values_in", "_changes_in", "_catalogue_in"):
+        for name in ("_values_in", "_changes_in", "_catalogue_in", "_gaps_in"):
             con.unregister(name)
 
 
@@ -942,7 +1019,8 @@ def build(settings: Settings, catalogue: Catalogue | None = None,
             mark_project_area(con, project.area)
         values = compute_values(con, catalogue, settings, plans=plans, notes=notes)
         changes = compute_changes(values, catalogue)
-        write_indicators(con, values, changes, catalogue, settings.min_cell)
+        gaps = compute_gaps(con, catalogue, plans, values, project)
+        write_indicators(con, values, changes, catalogue, settings.min_cell, gaps)
     finally:
         con.close()
     periods = tuple(sorted(values["period"].unique(), key=lambda p: (p == CUMULATIVE, p)))
