@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from pipeline.indicators.catalogue import load_catalogue
 from pipeline.indicators.engine import survey_values
 from pipeline.indicators.sources import FormCodebook, QuestionInfo, plan_sources
 from pipeline.project import load_project
+from pipeline.project.forms import Calibration
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "spsc"
 FORM = "spsc_citizen_survey"
@@ -187,7 +189,7 @@ def draw_samples(pop: Population, rng: np.random.Generator, draws: int, psus: in
     return respondents, answers
 
 
-def estimate(respondents: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+def estimate(respondents: pd.DataFrame, answers: pd.DataFrame, margins: Path | None = None) -> pd.DataFrame:
     """The engine's published cells of the checked indicators, every draw and dimension.
 
     The draws are put in the tables the engine reads (submissions, answers by the example
@@ -203,10 +205,10 @@ def estimate(respondents: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     book = FormCodebook(FORM, {path: QuestionInfo(path, path.rsplit("/", 1)[-1], "integer", None, None)
                                for path in paths})
     plans, _ = plan_sources(catalogue, project, {FORM: book})
-    # the design-weighted estimator (the example's census calibration needs the census margins
-    # of this simulated population, and its respondent-level variance is too slow for 1,000
-    # draws at once): coverage of the sampling design's intervals
-    plans[FORM].settings = plans[FORM].settings.model_copy(update={"calibration": None})
+    # the example post-stratifies to its census margins; here to this population's own
+    # adults by municipality x sex x age group (``margins``), or not at all
+    calibration = None if margins is None else Calibration(method="poststratify", margins=[str(margins)])
+    plans[FORM].settings = plans[FORM].settings.model_copy(update={"calibration": calibration})
     ids = pd.DataFrame({"respondent_key": respondents["respondent_key"],
                         "submission_id": np.arange(len(respondents), dtype="int64")})
     long = answers.merge(ids, on="respondent_key").melt(
@@ -223,7 +225,7 @@ def estimate(respondents: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
         con.execute(f"create table stg_survey__submissions as select submission_id, '{FORM}' as form_id,"
                     " wave, respondent_key, true as is_current, 1 as batch_id from _i")
         con.execute("create table stg_survey__answers as select * from _l")
-        values = survey_values(con, catalogue, plans)
+        values = survey_values(con, catalogue, plans, project, [])
     finally:
         con.close()
     return values
@@ -238,12 +240,14 @@ def _before(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(draws: int = 1000, seed: int = 7, psus: int = 6, per_psu: int = 12,
-        before: bool = False) -> pd.DataFrame:
+        before: bool = False, calibrated: bool = False) -> pd.DataFrame:
     """Coverage of every published cell of the checked indicators over ``draws`` surveys.
 
     Args:
         before: measure the engine as it was before issue 13 instead (the same draws
             declared with the first stage only, normal intervals).
+        calibrated: post-stratify every draw to the population's adults by municipality x
+            sex x age group, as the example does to the census.
 
     Returns one row per indicator_id, dimension and dimension_value: ``covered`` (share of
     draws whose 95% interval holds the population value), ``draws`` (draws with an interval),
@@ -255,7 +259,14 @@ def run(draws: int = 1000, seed: int = 7, psus: int = 6, per_psu: int = 12,
     respondents, answers = draw_samples(pop, rng, draws, psus, per_psu)
     if before:
         respondents = respondents.drop(columns="fpc2")
-    values = estimate(respondents, answers)
+    if calibrated:
+        with tempfile.TemporaryDirectory() as tmp:
+            margins = Path(tmp) / "margins.csv"
+            (pop.people.groupby(["stratum", "sex", "age_group"]).size().rename("population").reset_index()
+             .rename(columns={"stratum": "municipality"}).to_csv(margins, index=False))
+            values = estimate(respondents, answers, margins)
+    else:
+        values = estimate(respondents, answers)
     if before:
         values = _before(values)
     values = values.merge(truth, on=["indicator_id", "dimension", "dimension_value"], how="inner")
@@ -288,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--psus", type=int, nargs="+", default=[6, 20],
                         help="settlements per stratum, one design each")
     parser.add_argument("--per-psu", type=int, default=12, help="adults per settlement")
+    parser.add_argument("--calibrated", action="store_true",
+                        help="post-stratify each draw by municipality x sex x age group (the example's "
+                             "calibration), to the population's own counts")
     parser.add_argument("--compare", action="store_true",
                         help="also measure the pre-issue-13 intervals (first stage, normal)")
     args = parser.parse_args(argv)
@@ -295,9 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     pd.set_option("display.width", 140)
     for psus in args.psus:
         started = time.perf_counter()
-        cells = run(args.draws, args.seed, psus, args.per_psu)
+        cells = run(args.draws, args.seed, psus, args.per_psu, calibrated=args.calibrated)
         spent = time.perf_counter() - started
-        print(f"\n=== {psus} settlements per stratum x {args.per_psu} adults, {args.draws} draws"
+        how = ", post-stratified by municipality x sex x age group" if args.calibrated else ""
+        print(f"\n=== {psus} settlements per stratum x {args.per_psu} adults, {args.draws} draws{how}"
               f" ({spent:.0f} s) ===")
         table = cells.assign(covered=(100 * cells["covered"]).round(1),
                              mean_df=cells["mean_df"].round(1))

@@ -416,6 +416,10 @@ class Design:
         lonely_psu: LonelyPSU = "adjust",
         adjust_domain_lonely: bool = False,
         deff: DeffKind = "srswor",
+        post_strata: str | None = None,
+        population: Any = None,
+        weight_all: str | None = None,
+        w2_all: str | None = None,
     ) -> Design:
         """A design whose rows are cells: sums over the respondents of one PSU and domain cell.
 
@@ -433,6 +437,15 @@ class Design:
             fpc: Number of PSUs in the stratum's population, or ``(fpc1, fpc2)`` with
                 ``fpc2`` the number of people in the PSU's population (then the second
                 stage enters the variance).
+            post_strata: Column of post-strata (each cell lies in one): the respondents'
+                weights are post-stratified to ``population`` (as :meth:`post_stratify` on
+                the respondent rows, R's ``postStratify``), the variance uses the
+                post-stratification residuals, which reach every cell of a post-stratum,
+                in the domain or not.
+            population: Population count per post-stratum (as for :meth:`post_stratify`).
+            weight_all: Column with the sum of the design weights of all the cell's
+                respondents (answering or not); needed with ``post_strata``.
+            w2_all: Column with the sum of their squared weights (with a second stage).
         """
         fpc_cols = _columns(fpc)
         if len(fpc_cols) > 2:
@@ -469,6 +482,17 @@ class Design:
             if lonely_psu == "fail" and ((n2 < 2) & (f2 >= 1e-7)).any():
                 raise ValueError("some PSUs have only one respondent")
             design.n_stages = 2
+        design._cal_cells = None
+        if post_strata is not None:
+            if weight_all is None or (len(fpc_cols) == 2 and w2_all is None):
+                raise ValueError("post-stratified cells need weight_all (and w2_all with a second stage)")
+            wall = _as_float(cells[weight_all], weight_all)
+            codes, levels = design._post_strata([post_strata])
+            g = design._post_stratify_factors(codes, levels, _population_table(population, [post_strata]),
+                                              False, weights=wall)
+            w2 = _as_float(cells[w2_all], w2_all) if w2_all else np.zeros(len(cells))
+            design._cal_cells = {"g": g, "code": codes, "n_ps": len(levels), "wall": wall * g,
+                                 "w2all": w2 * g**2}
         return design
 
     def _copy(self) -> Design:
@@ -798,8 +822,10 @@ class Design:
         level = _check_level(level)
         names = list(spec)
         sums = list(spec.values())
-        ys = [_as_float(self._column(s.total), s.total) for s in sums]
-        xs = [_as_float(self._column(s.weight), s.weight) for s in sums]
+        cal = getattr(self, "_cal_cells", None)
+        g = cal["g"] if cal is not None else 1.0
+        ys = [_as_float(self._column(s.total), s.total) * g for s in sums]
+        xs = [_as_float(self._column(s.weight), s.weight) * g for s in sums]
         prep = self._prepare("ratio", ys, xs, by)
         counts = np.column_stack([_as_float(self._column(s.count), s.count) for s in sums])
         member = _indicator(prep.d, prep.n_dom)
@@ -808,7 +834,7 @@ class Design:
         prep.psum = member @ np.where(prep.valid, np.column_stack(xs)[prep.rows], 0.0)
         # s^2 of the respondent values (deff): sum w y^2 - (sum w y)^2 / sum w, with n/(n-1)
         sq = np.column_stack([
-            _as_float(self._column(s.squares), s.squares) if s.squares else np.full(len(self.data), np.nan)
+            _as_float(self._column(s.squares), s.squares) * g if s.squares else np.full(len(self.data), np.nan)
             for s in sums])[prep.rows]
         wy = member @ np.where(prep.valid, np.column_stack(ys)[prep.rows], 0.0)
         wyy = member @ np.where(prep.valid, sq, 0.0)
@@ -827,13 +853,66 @@ class Design:
                 raise ValueError(f"a second stage needs w2y2, w2y and w2 for {', '.join(missing)}")
             R = prep.est[prep.d]
             X = prep.psum[prep.d]
-            m2 = [np.column_stack([_as_float(self._column(getattr(s, a)), getattr(s, a))
+            g2 = (g * g) if cal is not None else 1.0
+            m2 = [np.column_stack([_as_float(self._column(getattr(s, a)), getattr(s, a)) * g2
                                    for s in sums])[prep.rows] for a in ("w2y2", "w2y", "w2")]
             with np.errstate(divide="ignore", invalid="ignore"):
                 q = (m2[0] - 2 * R * m2[1] + R**2 * m2[2]) / X**2
+                wx = (m2[1] - R * m2[2]) / X  # sum of w * (linearised value) over the cell
             prep.extra["second_stage"] = (np.where(prep.valid, q, 0.0), cnt)
+            prep.extra["second_stage_wx"] = np.where(prep.valid, wx, 0.0)
+        if cal is not None:
+            prep.extra["calibrated_cells"] = self._cell_residuals(prep)
         kinds = ["proportion" if s.proportion else "mean" for s in sums]
         return self._finish(prep, names, kinds, level)
+
+    def _cell_residuals(self, prep: _Prepared) -> tuple[sparse.csr_array, sparse.csr_array | None]:
+        """Post-stratification residuals of the cells' linearised values, per domain column.
+
+        Respondent i of post-stratum p has residual ``x_i - w_i beta_pd`` for domain d,
+        ``beta_pd = sum_{i in p} x_i / sum_{i in p} w_i`` (calibrated weights, every
+        respondent of p): so every cell of p gets ``-W_c beta_pd`` in domain d's column,
+        plus its own linearised total in its own domain's. With a second stage, the sums of
+        squared residuals of the cell's respondents, from the cells' moments.
+
+        Returns the residual totals (cells x (n_dom * n_var)) and their squares' sums.
+        """
+        cal = self._cal_cells
+        n_dom, n_var = prep.est.shape
+        n_cells = len(self.data)
+        p_all, wall, n_ps = cal["code"], cal["wall"], cal["n_ps"]
+        wp = np.bincount(p_all, weights=wall, minlength=n_ps)
+        rows, d = prep.rows, prep.d
+        key = p_all[rows].astype(np.int64) * n_dom + d
+        pairs, inv = np.unique(key, return_inverse=True)
+        S = np.zeros((len(pairs), n_var))
+        np.add.at(S, inv, prep.scores)
+        pp, dd = pairs // n_dom, pairs % n_dom
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = np.where(wp[pp][:, None] > 0, S / wp[pp][:, None], 0.0)
+        # every cell of p, once for each domain p reaches
+        order = np.argsort(p_all, kind="stable")
+        counts = np.bincount(p_all, minlength=n_ps)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        lens = counts[pp]
+        pair_of = np.repeat(np.arange(len(pairs)), lens)
+        offset = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+        cell = order[np.repeat(starts[pp], lens) + offset]
+        var_idx = np.arange(n_var)
+
+        def placed(r: np.ndarray, dom: np.ndarray, vals: np.ndarray) -> sparse.csr_array:
+            cols = dom.astype(np.int64)[:, None] * n_var + var_idx[None, :]
+            return sparse.csr_array((vals.reshape(-1), (np.repeat(r, n_var), cols.reshape(-1))),
+                                    shape=(n_cells, n_dom * n_var))
+
+        X = placed(rows, d, prep.scores) + placed(cell, dd[pair_of], -wall[cell][:, None] * beta[pair_of])
+        Q = None
+        if "second_stage" in prep.extra:
+            q, _ = prep.extra["second_stage"]
+            wx = prep.extra["second_stage_wx"]
+            own = q - 2 * beta[inv] * wx
+            Q = placed(rows, d, own) + placed(cell, dd[pair_of], cal["w2all"][cell][:, None] * beta[pair_of] ** 2)
+        return X.tocsr(), None if Q is None else Q.tocsr()
 
     # ------------------------------------------------------------- internals: data
     def _column(self, name: str) -> pd.Series:
@@ -1112,6 +1191,11 @@ class Design:
     def _variance(self, prep: _Prepared) -> tuple[np.ndarray, dict]:
         """Linearisation variance per (domain, variable), and what the lonely rules did."""
         n_dom, n_var = prep.est.shape
+        if "calibrated_cells" in prep.extra:
+            X, Q = prep.extra["calibrated_cells"]
+            var, lonely, live = self._dense_variance(X, Q)
+            shape = (n_dom, n_var)
+            return var.reshape(shape), {"lonely": lonely.reshape(shape), "live": live.reshape(shape)}
         if self._steps:
             cols = prep.d.astype(np.int64)[:, None] * n_var + np.arange(n_var)[None, :]
             X = sparse.csr_array(
@@ -1234,10 +1318,13 @@ class Design:
             merged[step.A] = merged.get(step.A, 0) + beta
         return merged
 
-    def _dense_variance(self, X: sparse.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _dense_variance(self, X: sparse.csr_array, Q: sparse.csr_array | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``svyrecvar`` of influence columns over the full design (every stratum present).
 
         Used for calibrated designs (whose residuals reach every row) and for contrasts.
+        ``Q``: for a design of cells with a second stage, each cell's sums of squared
+        respondent values (the second stage's within-PSU moments).
         Returns the variance, the lonely-stratum count and the live-stratum count per column.
         """
         n_col = X.shape[1]
@@ -1247,7 +1334,16 @@ class Design:
         live = np.zeros(n_col)
         for s, stage in enumerate(self._stages):
             if stage.unit is None:
-                raise ValueError("contrasts and calibration are not available for cells")
+                if Q is None:
+                    raise ValueError("contrasts and calibration are not available for cells")
+                to_psu = _indicator(self._psu, self.n_psu)
+                s1 = np.asarray((to_psu @ X).todense())
+                s2 = np.asarray((to_psu @ Q).todense())
+                nsub = np.broadcast_to(stage.n[:, None], s1.shape)
+                v, _ = self._stage_variance(s, np.arange(self.n_psu), np.zeros(self.n_psu, dtype=np.intp),
+                                            s1, s2, nsub, 1)
+                var += v[0]
+                continue
             to_unit = _indicator(stage.unit, stage.n_units)
             corr = {a: np.asarray((to_unit @ self._mats[a]).todense()) for a in betas}
             grp = stage.parent_of_unit

@@ -115,9 +115,12 @@ def _margin_levels(rows: pd.DataFrame, margin: Margin) -> tuple[pd.DataFrame, pd
     return levels, population, int(outside.sum())
 
 
-def _post_strata(rows: pd.DataFrame, margin: Margin, form_id: str, notes: list[str]
+def post_strata(rows: pd.DataFrame, margin: Margin, form_id: str, notes: list[str]
                  ) -> tuple[np.ndarray, pd.DataFrame]:
     """Each row's post-stratum (wave-crossed) and the population of every post-stratum.
+
+    ``rows`` are respondents, or cells of respondents (``n_rows`` respondents each, ``weight``
+    the sum of their design weights).
 
     Wave by wave: a value of the first column (the municipality, say) with no respondents
     is left out (the wave does not cover it); a post-stratum with no respondents is merged
@@ -131,6 +134,7 @@ def _post_strata(rows: pd.DataFrame, margin: Margin, form_id: str, notes: list[s
              .astype({c: "string" for c in cols}).itertuples(index=False, name=None)}
     wave = rows["wave"].astype(str).to_numpy()
     weight = rows["weight"].to_numpy(float)
+    people = rows["n_rows"].to_numpy(float) if "n_rows" in rows else np.ones(len(rows))
     key = np.empty(len(rows), dtype=object)
     pops: dict[str, float] = {}
     for w in sorted(set(wave)):
@@ -169,7 +173,7 @@ def _post_strata(rows: pd.DataFrame, margin: Margin, form_id: str, notes: list[s
         outside = key[idx] == f"{w}|{NONE}"
         if outside.any():
             pops[f"{w}|{NONE}"] = float(weight[idx][outside].sum())
-            notes.append(f"form {form_id}, wave {w}: {int(outside.sum())} respondents are outside the margins "
+            notes.append(f"form {form_id}, wave {w}: {int(people[idx][outside].sum())} respondents are outside the margins "
                          f"of {margin.path} (value missing or not listed) and keep their design weights")
     return key, pd.DataFrame({"post_stratum": list(pops), "population": list(pops.values())})
 
@@ -184,7 +188,7 @@ def calibrate(design: Design, rows: pd.DataFrame, calibration: Calibration, marg
     """
     notes, specs = [], []
     if calibration.method == "poststratify":
-        key, population = _post_strata(rows, margins[0], form_id, notes)
+        key, population = post_strata(rows, margins[0], form_id, notes)
         design.data["cal:post_stratum"] = key
         population.columns = ["cal:post_stratum", "population"]
         try:

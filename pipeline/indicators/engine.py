@@ -323,7 +323,8 @@ def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFra
     the respondent values), ``den__k`` (weight of those who answered) and ``n__k`` (how many
     answered), ``sq__k`` (weighted sum of squared values) and ``w2y2__k``, ``w2y__k``, ``w2__k``
     (sums of w²y², w²y and w² over those who answered, for a second sampling stage), with
-    ``n_rows`` (respondents in the cell); question dimensions in ``dim:<name>`` columns. The
+    ``n_rows`` (respondents in the cell), ``w_all`` and ``w2_all`` (sums of their weights and
+    squared weights, for calibration); question dimensions in ``dim:<name>`` columns. The
     second stage is the respondent: cells are not split by ``ssu``.
     """
     inds = plan.indicators
@@ -337,7 +338,7 @@ def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFra
         f" sum(weight * weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('w2y2__' + i.id)},"
         f" sum(weight * weight * {_q('y__' + i.id)}) as {_q('w2y__' + i.id)},"
         f" sum(weight * weight) filter (where {_q('y__' + i.id)} is not null) as {_q('w2__' + i.id)}"
-        for i in inds)
+        for i in inds) + ", sum(weight) as w_all, sum(weight * weight) as w2_all"
     sql = f"""
         with survey_rows as ({survey_rows_sql(plan)}),
         valued as (
@@ -375,7 +376,7 @@ def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFra
 
 
 def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension: str,
-                     column: str | None = None) -> pd.DataFrame:
+                     column: str | None = None, population: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every domain of one dimension for several survey indicators, in one ``Design`` call.
 
     Args:
@@ -383,6 +384,9 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
         indicators: survey indicators disaggregated by ``dimension``.
         dimension: the dimension's name (``total``, ``sex``, ..., or a question's name).
         column: the cells' column holding its values (default: the standard dimension's).
+        population: post-strata and their population counts (``post_stratum``,
+            ``population``) when the cells carry a ``post_stratum`` column: the weights are
+            post-stratified to them (see :mod:`pipeline.indicators.calibration`).
 
     Returns:
         One row per indicator, wave and dimension value: indicator_id, period, dimension,
@@ -395,8 +399,11 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
         design_stratum=cells["wave"].astype(str) + "|" + cells["stratum"].astype(str))
     stages = _stages(frame)
     try:
+        calibration = {} if population is None else {
+            "post_strata": "post_stratum", "population": population, "weight_all": "w_all",
+            "w2_all": "w2_all"}
         design = Design.from_cells(frame, strata="design_stratum", psu="psu",
-                                   respondents="n_rows", fpc=stages)
+                                   respondents="n_rows", fpc=stages, **calibration)
     except ValueError as exc:  # missing PSUs or strata, an fpc smaller than the sample...
         raise SpscError(f"the survey design is not usable ({exc})", "respondents",
                         "fix stratum, psu and fpc at ingest") from exc
@@ -542,7 +549,9 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: d
         if not plan.indicators:
             continue
         margins = _margins(plan, project)
-        calibration = margins is not None
+        # post-stratification runs on the cells; rake and calibrate on the respondents
+        calibration = margins is not None and plan.settings.calibration.method != "poststratify"
+        population = None
         if calibration:
             frame = survey_respondent_values(con, plan)
             if frame.empty:
@@ -552,6 +561,12 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: d
             frame = survey_cells(con, plan)
             if frame.empty:
                 continue
+            if margins is not None:
+                from pipeline.indicators.calibration import post_strata
+
+                key, population = post_strata(frame.assign(weight=frame["w_all"]), margins[0],
+                                               plan.form_id, notes)
+                frame = frame.assign(post_stratum=key)
         batches = (frame.dropna(subset=["batch_id"]).groupby("wave")["batch_id"]
                    .agg(lambda s: sorted({int(b) for b in s})))
         dims = list(DIMENSION_COLUMNS) + list(plan.dimensions)
@@ -562,7 +577,7 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: d
             if calibration:
                 part = estimate_respondents(design, chosen, dimension, column)
             else:
-                part = estimate_domains(frame, chosen, dimension, column)
+                part = estimate_domains(frame, chosen, dimension, column, population)
             part["batch_ids"] = part["period"].map(batches)
             parts.append(part)
     if not parts:
