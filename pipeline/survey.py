@@ -1337,12 +1337,16 @@ class Design:
                 if Q is None:
                     raise ValueError("contrasts and calibration are not available for cells")
                 to_psu = _indicator(self._psu, self.n_psu)
-                s1 = np.asarray((to_psu @ X).todense())
-                s2 = np.asarray((to_psu @ Q).todense())
-                nsub = np.broadcast_to(stage.n[:, None], s1.shape)
-                v, _ = self._stage_variance(s, np.arange(self.n_psu), np.zeros(self.n_psu, dtype=np.intp),
-                                            s1, s2, nsub, 1)
-                var += v[0]
+                psu_x, psu_q = (to_psu @ X).tocsc(), (to_psu @ Q).tocsc()
+                width = max(1, _CHUNK // max(1, self.n_psu))
+                for lo in range(0, n_col, width):
+                    hi = min(n_col, lo + width)
+                    s1 = psu_x[:, lo:hi].toarray()
+                    s2 = psu_q[:, lo:hi].toarray()
+                    nsub = np.broadcast_to(stage.n[:, None], s1.shape)
+                    v, _ = self._stage_variance(s, np.arange(self.n_psu),
+                                                np.zeros(self.n_psu, dtype=np.intp), s1, s2, nsub, 1)
+                    var[lo:hi] += v[0]
                 continue
             to_unit = _indicator(stage.unit, stage.n_units)
             corr = {a: np.asarray((to_unit @ self._mats[a]).todense()) for a in betas}

@@ -73,7 +73,7 @@ def test_margins_files_name_their_problems(tmp_path):
                                           {"muni_id": "mrkonjic_grad", "sex": "male", "population": 800.0}]
 
 
-def test_emptypost_strata_are_merged_and_uncovered_municipalities_left_out():
+def test_empty_post_strata_are_merged_and_uncovered_municipalities_left_out():
     table = pd.DataFrame([(m, s, a, 100.0 + 10 * i)
                           for i, (m, s, a) in enumerate((m, s, a) for m in ("livno", "ribnik", "drvar")
                                                         for s in ("female", "male") for a in ("young", "old"))],
@@ -99,6 +99,14 @@ def test_emptypost_strata_are_merged_and_uncovered_municipalities_left_out():
     assert any("no respondents in drvar" in n for n in notes)
     assert any("2 levels" in n and "merged" in n for n in notes)
     assert any("1 respondents are outside" in n for n in notes)
+    # with min_respondents 2, Livno's one-person cells merge too (by sex: 2 women, 2 men)
+    key, pop = post_strata(rows, margin, "f", [], min_respondents=2)
+    assert key.tolist()[:4] == ["W|livno|female|*"] * 2 + ["W|livno|male|*"] * 2
+    # with 3, a sex of Ribnik (2 women) is too small even merged: Ribnik is one post-stratum
+    key, pop = post_strata(rows, margin, "f", [], min_respondents=3)
+    assert key.tolist()[4:7] == ["W|ribnik|*|*"] * 3
+    assert dict(zip(pop["post_stratum"], pop["population"], strict=True))["W|ribnik|*|*"] == sum(
+        100.0 + 10 * i for i in range(4, 8))
 
 
 # ------------------------------------------------------------------ a real build
@@ -115,6 +123,9 @@ def calibrated(tmp_path_factory):
     truth = json.loads((root / "raw" / "truth.json").read_text(encoding="utf-8"))
     home = root / "project"
     new_project(home, example="spsc")
+    form = home / "forms" / "spsc_citizen_survey.yml"  # every post-stratum kept (see below)
+    form.write_text(form.read_text(encoding="utf-8").replace(
+        "  method: poststratify\n", "  method: poststratify\n  min_respondents: 1\n"), encoding="utf-8")
     survey = root / "raw" / "survey"
     with pytest.MonkeyPatch.context() as mp:
         for var in ("SPSC_PROJECT", "SPSC_HOME", "SPSC_DB", "SPSC_RAW", "SPSC_PROCESSED", "SPSC_SECRET"):
@@ -160,7 +171,7 @@ def test_a_calibrated_build_publishes_the_post_stratified_mean(calibrated):
     known = rows[ps].notna().all(axis=1)
     assert (~known).sum() < 0.05 * len(rows)  # a few have no sex or age: they keep their weight
     merged = [n for n in summary.notes if "merged" in n or "left out" in n]
-    assert not merged, merged  # 60 people per municipality: every cell has respondents
+    assert not merged, merged  # 60 people per municipality, min_respondents 1: none merged
     # g = N_p / (design-weighted count of the post-stratum's respondents); 1 outside
     counts = rows[known].groupby(ps)["weight"].sum()
     pop = margins.rename(columns={"municipality": "muni_id"}).set_index(ps)["population"]

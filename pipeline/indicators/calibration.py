@@ -8,6 +8,10 @@ residuals of the calibration model, as R's does. The estimator is
 :class:`pipeline.survey.Design`'s, on one row per respondent (its calibration equals R to
 1e-6 in ``tests/test_survey.py``).
 
+A post-stratum with fewer than ``min_respondents`` (20) respondents in a wave is merged with
+its siblings, as weighting practice does: a ratio on a handful of people is noisy and its
+linearised variance too small (measured: ``benchmarks/coverage.py --calibrated``).
+
 Respondents without a value the margins need (sex not recorded, say) or with a value the
 margins do not list (a 17-year-old when the census table counts adults) cannot be placed:
 they keep their design weights (a level of their own, ``(none)``, whose population is their
@@ -115,17 +119,18 @@ def _margin_levels(rows: pd.DataFrame, margin: Margin) -> tuple[pd.DataFrame, pd
     return levels, population, int(outside.sum())
 
 
-def post_strata(rows: pd.DataFrame, margin: Margin, form_id: str, notes: list[str]
-                 ) -> tuple[np.ndarray, pd.DataFrame]:
+def post_strata(rows: pd.DataFrame, margin: Margin, form_id: str, notes: list[str],
+                min_respondents: int = 1) -> tuple[np.ndarray, pd.DataFrame]:
     """Each row's post-stratum (wave-crossed) and the population of every post-stratum.
 
     ``rows`` are respondents, or cells of respondents (``n_rows`` respondents each, ``weight``
     the sum of their design weights).
 
     Wave by wave: a value of the first column (the municipality, say) with no respondents
-    is left out (the wave does not cover it); a post-stratum with no respondents is merged
-    with its siblings (all values of the last column, then of the one before, within the
-    same values of the others), so the weights never rest on an empty cell.
+    is left out (the wave does not cover it); a post-stratum with fewer than
+    ``min_respondents`` respondents is merged with its siblings (all values of the last
+    column, then of the one before, within the same values of the others), so the weights
+    never rest on an empty or nearly empty cell.
     """
     cols = list(margin.columns)
     k = len(cols)
@@ -139,10 +144,10 @@ def post_strata(rows: pd.DataFrame, margin: Margin, form_id: str, notes: list[st
     pops: dict[str, float] = {}
     for w in sorted(set(wave)):
         idx = np.flatnonzero(wave == w)
-        counts: dict[tuple, int] = {}
+        counts: dict[tuple, float] = {}
         for i in idx:
             if full[i] in known:
-                counts[full[i]] = counts.get(full[i], 0) + 1
+                counts[full[i]] = counts.get(full[i], 0) + people[i]
         covered = {t[0] for t in counts}
         dropped = sorted({t[0] for t in known} - covered)
         if dropped:
@@ -154,16 +159,16 @@ def post_strata(rows: pd.DataFrame, margin: Margin, form_id: str, notes: list[st
             got: dict[tuple, int] = {}
             for t, c in current.items():
                 got[c] = got.get(c, 0) + counts.get(t, 0)
-            empty = {c[:length] for c, n in got.items() if n == 0}
-            if not empty:
+            small = {c[:length] for c, n in got.items() if n < min_respondents}
+            if not small:
                 break
             for t, c in current.items():
-                if c[:length] in empty:
+                if c[:length] in small:
                     current[t] = c[:length] + ("*",) * (k - length)
-            merged += len([c for c, n in got.items() if n == 0])
+            merged += len([c for c, n in got.items() if n < min_respondents])
         if merged:
-            notes.append(f"form {form_id}, wave {w}: {merged} levels of {margin.path} without respondents "
-                         "are merged with their neighbours")
+            notes.append(f"form {form_id}, wave {w}: {merged} levels of {margin.path} with fewer than "
+                         f"{min_respondents} respondents are merged with their neighbours")
         for t, c in current.items():
             name = "|".join((w, *c))
             pops[name] = pops.get(name, 0.0) + known[t]
@@ -188,7 +193,7 @@ def calibrate(design: Design, rows: pd.DataFrame, calibration: Calibration, marg
     """
     notes, specs = [], []
     if calibration.method == "poststratify":
-        key, population = post_strata(rows, margins[0], form_id, notes)
+        key, population = post_strata(rows, margins[0], form_id, notes, calibration.min_respondents)
         design.data["cal:post_stratum"] = key
         population.columns = ["cal:post_stratum", "population"]
         try:

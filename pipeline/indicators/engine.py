@@ -565,7 +565,7 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: d
                 from pipeline.indicators.calibration import post_strata
 
                 key, population = post_strata(frame.assign(weight=frame["w_all"]), margins[0],
-                                               plan.form_id, notes)
+                                              plan.form_id, notes, plan.settings.calibration.min_respondents)
                 frame = frame.assign(post_stratum=key)
         batches = (frame.dropna(subset=["batch_id"]).groupby("wave")["batch_id"]
                    .agg(lambda s: sorted({int(b) for b in s})))

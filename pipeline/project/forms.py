@@ -146,12 +146,16 @@ class Calibration(BaseModel):
     the columns ``municipality``, ``sex``, ``age_group``, ``entity`` and a ``population``
     column: ``poststratify`` takes one file (its rows are the post-strata, R's
     ``postStratify``); ``rake`` (R's ``rake``), ``linear`` and ``raking`` (R's
-    ``calibrate(calfun=)``) take one file per margin.
+    ``calibrate(calfun=)``) take one file per margin. ``min_respondents``: a post-stratum
+    with fewer respondents in a wave is merged with its siblings (``poststratify``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     method: Literal["poststratify", "rake", "linear", "raking"] = "poststratify"
     margins: list[str] = Field(min_length=1)
+    # post-strata with fewer respondents in a wave are merged with their siblings (weighting
+    # practice: a ratio on a handful of people is noisy and its linearised variance too small)
+    min_respondents: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _one_table(self) -> Calibration:
