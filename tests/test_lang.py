@@ -144,3 +144,24 @@ def test_profile_languages_in_the_project_settings():
         parse_config(base + "profile_languages: {Drvar: de}\n")
     with pytest.raises(ProjectError, match="field 'languages'"):
         parse_config(base + "languages: [en, fr]\n")
+
+
+def test_the_chart_and_map_font_draws_every_character_of_every_catalogue():
+    """matplotlib's font (DejaVu Sans, the one the charts and maps resolve) has a glyph for
+    every character the catalogues and the municipality names use, so none is drawn as a box."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from pipeline.reference import municipalities
+
+    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"), fallback_to_default=False)
+    assert "DejaVuSans" in path
+    font = FT2Font(path)
+    ref = municipalities()
+    chars = set("".join(v for lang in LANGS for v in catalogue(lang).values()))
+    chars |= set("".join(ref["name"]) + "".join(ref["name_cyr"]))
+    assert {"њ", "ћ", "Љ", "č", "ć", "ž", "š", "đ", "Š", "Ž"} <= chars
+    # and every letter of both Serbian alphabets, for labels indicators.yml may bring
+    chars |= set("абвгдђежзијклљмнњопрстћуфхцчџшčćžšđ") | set("АБВГДЂЕЖЗИЈКЛЉМНЊОПРСТЋУФХЦЧЏШČĆŽŠĐ")
+    missing = sorted(c for c in chars if c.isprintable() and not c.isspace() and font.get_char_index(ord(c)) == 0)
+    assert missing == []
