@@ -15,7 +15,17 @@ import pytest
 import yaml
 
 from pipeline.errors import SpscError
-from pipeline.lang import CATALOGUES, FOLDER, LANGS, catalogue, check_lang, pick, t, to_cyrillic, to_latin
+from pipeline.lang import (
+    CATALOGUES,
+    FOLDER,
+    LANGS,
+    catalogue,
+    check_lang,
+    pick,
+    t,
+    to_cyrillic,
+    to_latin,
+)
 from pipeline.reports import narrative
 from pipeline.reports.text import number, suppressed_text
 
