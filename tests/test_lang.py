@@ -154,6 +154,13 @@ def test_profile_languages_in_the_project_settings():
         parse_config(base + "profile_languages: {Drvar: de}\n")
     with pytest.raises(ProjectError, match="field 'languages'"):
         parse_config(base + "languages: [en, fr]\n")
+    # a city is titled and written about as one ("Grad Livno"): the example's Livno
+    assert example.cities == ["livno"]
+    with pytest.raises(ProjectError, match=r"field 'cities.Livno': not a municipality of the project"):
+        parse_config(base + "cities: [Livno]\n")
+    assert narrative.comparison_sentence("Povjerenje", "percent", "Livno", 26, 20, 33, 47, "hr", city=True) == (
+        "Povjerenje u gradu Livno: 26%, niže od prosjeka projekta (47%).")
+    assert t("title_profile_city", "hr", municipality="Livno", period="2024Q4") == "Profil grada: Livno, 2024Q4"
 
 
 def test_the_chart_and_map_font_draws_every_character_of_every_catalogue():

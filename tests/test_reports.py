@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import json
 import re
+from dataclasses import asdict
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -23,6 +26,7 @@ from pipeline.reports.report import Report
 from pipeline.reports.tables import to_html, write_table
 
 Z = narrative.Z95
+REPO = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------------------- narrative
@@ -250,3 +254,49 @@ def test_maps_are_skipped_with_a_reason_without_boundaries(warehouse, tmp_path):
     assert manifest["maps"] == {} and "boundaries not found" in manifest["unavailable"]
     assert report_maps.cached_maps(tmp_path / "figures", "2024Q4", "en") == manifest
     assert report_maps.cached_maps(tmp_path / "figures", "2024Q4", "bs") is None
+
+
+# ---------------------------------------------------------------------------- side by side
+def test_plan_names_each_report_by_its_language():
+    from pipeline.project import load_project
+    from pipeline.reports.batch import plan
+
+    config = load_project(REPO / "examples" / "spsc").config
+    names = {"livno": "Livno", "ribnik": "Ribnik", "drvar": "Drvar"}
+    jobs = plan("2024Q4", ["drvar", "livno", "ribnik"], None, names, name="SPSC", languages=config.languages,
+                profile_language=config.profile_language, cities=set(config.cities))
+    assert [(j.name, j.title) for j in jobs] == [
+        ("project.en", "SPSC quarterly report 2024Q4"), ("project.bs", "SPSC kvartalni izvještaj 2024Q4"),
+        ("drvar.bs", "Profil općine: Drvar, 2024Q4"), ("livno.hr", "Profil grada: Livno, 2024Q4"),
+        ("ribnik.sr", "Профил општине: Рибник, 2024Q4")]
+    assert all(j.parameters["lang"] == j.lang for j in jobs)
+    assert [j.name for j in plan("2024Q4", ["ribnik"], "sr-Latn", names, project=False)] == ["ribnik.sr-Latn"]
+
+
+def test_a_run_keeps_what_it_does_not_remake_and_clean_drops_every_report(tmp_path):
+    from pipeline.reports.batch import MANIFEST, Outcome, carry_over, earlier_outcomes
+
+    final, files = tmp_path / "2024Q4", {
+        "ribnik.en.html": "kept", "ribnik.sr.html": "remade", "livno.hr.pdf": "kept", "drvar.html": "an old name",
+        "executed/ribnik.en.ipynb": "kept", "executed/ribnik.sr.ipynb": "remade",
+        "figures/ribnik.en__trust.png": "kept", "figures/ribnik.sr__gone.png": "remade",
+        "figures/map_overview.en.png": "kept", "figures/map_overview.sr.png": "remade",
+        "figures/maps.sr.json": "remade", "tables/livno.hr__indicators.csv": "kept",
+        "spsc_2024Q4_deck.en.pptx": "deck", "indicators_2024Q4.xlsx": "workbook", "index.html": "rebuilt"}
+    for name, text in files.items():
+        (final / name).parent.mkdir(parents=True, exist_ok=True)
+        (final / name).write_text(text)
+    rows = [Outcome("ribnik.en", "Municipality profile: Ribnik", True, html="ribnik.en.html", lang="en"),
+            Outcome("ribnik.sr", "Профил општине: Рибник", True, html="ribnik.sr.html", lang="sr"),
+            Outcome("glamoc.bs", "Profil općine: Glamoč", True, html="glamoc.bs.html", lang="bs")]  # file gone
+    (final / MANIFEST).write_text(json.dumps([asdict(o) for o in rows]))
+    tmp = tmp_path / "new"
+    tmp.mkdir()
+    copied = set(carry_over(final, tmp, {"ribnik.sr"}, {"sr"}))
+    assert copied == {n for n, text in files.items() if text in ("kept", "deck", "workbook", "an old name")}
+    assert [o.name for o in earlier_outcomes(final, {"ribnik.sr"})] == ["ribnik.en"]
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    assert set(carry_over(final, clean, {"ribnik.sr"}, {"sr"}, clean=True)) == {
+        "spsc_2024Q4_deck.en.pptx", "indicators_2024Q4.xlsx"}
+    assert earlier_outcomes(final, {"ribnik.sr"}, clean=True) == []

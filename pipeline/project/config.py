@@ -136,6 +136,8 @@ class ProjectConfig(BaseModel):
     # the language of each municipality's profile, by municipality (any spelling) and 'default'
     # for the others (default: the first of 'languages'), e.g. {default: bs, Livno: hr}
     profile_languages: dict[str, str] = Field(default_factory=dict)
+    # municipalities that are cities (grad, град): "Profil grada", "u gradu Livno"
+    cities: list[str] = Field(default_factory=list)
     min_cell: int = Field(default=10, ge=1)
     paths: Paths = Field(default_factory=Paths)
     attendance: Attendance = Field(default_factory=Attendance)
@@ -219,6 +221,9 @@ def parse_config(text: str, name: str = PROJECT_FILE) -> tuple[ProjectConfig, tu
     if not problems:
         langs, problems = resolve_profile_languages(config.profile_languages, area)
         object.__setattr__(config, "profile_languages", langs)
+        cities, more = resolve_profile_languages({c: "en" for c in config.cities}, area, "cities")
+        object.__setattr__(config, "cities", list(cities))
+        problems += more
     if problems:
         raise ProjectError("; ".join(problems), name,
                            "write the municipality's id or name (see pipeline/reference/municipalities.csv)")
@@ -244,8 +249,10 @@ def resolve_area(names: list[str]) -> tuple[tuple[str, ...], list[str]]:
     return tuple(out), problems
 
 
-def resolve_profile_languages(langs: dict[str, str], area: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
-    """``profile_languages`` keyed by municipality id (``default`` kept), and the problems found."""
+def resolve_profile_languages(langs: dict[str, str], area: tuple[str, ...],
+                              field: str = "profile_languages") -> tuple[dict[str, str], list[str]]:
+    """``profile_languages`` (or another mapping by project municipality) keyed by
+    municipality id (``default`` kept), and the problems found."""
     from pipeline.reference.names import normaliser
 
     norm = normaliser()
@@ -256,9 +263,9 @@ def resolve_profile_languages(langs: dict[str, str], area: tuple[str, ...]) -> t
             continue
         muni_id, reason = (name, None) if name in area else norm.try_resolve(name)
         if muni_id is None:
-            problems.append(f"field 'profile_languages.{name}': {reason}")
+            problems.append(f"field '{field}.{name}': {reason}")
         elif muni_id not in area:
-            problems.append(f"field 'profile_languages.{name}': not a municipality of the project (area)")
+            problems.append(f"field '{field}.{name}': not a municipality of the project (area)")
         else:
             out[muni_id] = lang
     return out, problems

@@ -106,12 +106,12 @@ class BatchResult:
 
 def plan(period: str, municipalities: list[str], lang: str | None, names: dict[str, str],
          project: bool = True, notebooks: Path | None = None, name: str = "",
-         languages: list[str] | None = None, profile_language=None) -> list[Job]:
+         languages: list[str] | None = None, profile_language=None, cities=()) -> list[Job]:
     """The reports of a batch: the project report and one profile per municipality id.
 
     ``lang`` makes every report in that language; without it the project report is made in
     each of ``languages`` and each profile in ``profile_language(muni_id)`` (the project's
-    settings). ``notebooks`` is the folder holding the two notebooks (default: ``notebooks/``
+    settings; ``cities`` are titled as cities). ``notebooks`` is the folder holding the two notebooks (default: ``notebooks/``
     of the checkout); ``name`` is the project's short name (for the titles); ``names`` the
     municipalities' Latin names (Serbian titles write them in Cyrillic).
     """
@@ -132,7 +132,8 @@ def plan(period: str, municipalities: list[str], lang: str | None, names: dict[s
         place = place_name(names.get(muni, muni), cyrillic.get(muni), language)
         jobs.append(Job(f"{muni}.{language}", notebooks / PROFILE_NOTEBOOK,
                         {"period": period, "municipality": muni, "lang": language},
-                        t("title_profile", language, period=period, municipality=place), language, muni))
+                        t("title_profile_city" if muni in cities else "title_profile", language,
+                          period=period, municipality=place), language, muni))
     for job in jobs:
         if not job.notebook.is_file():
             raise SpscError("report notebook not found", str(job.notebook),

@@ -45,7 +45,8 @@ def report_command(
     finally:
         con.close()
     config = setup.config
-    langs = {"languages": config.languages, "profile_language": config.profile_language, "name": setup.name}
+    langs = {"languages": config.languages, "profile_language": config.profile_language, "name": setup.name,
+             "cities": set(config.cities)}
     if all_:
         jobs = plan(period, project, lang, names, **langs)
     elif municipality:

@@ -74,30 +74,32 @@ def level_sentence(subj: str, unit: str, estimate: float | None, ci_low: float |
 
 def comparison_sentence(subj: str, unit: str, place: str, estimate: float | None,
                         ci_low: float | None, ci_high: float | None, average: float | None,
-                        lang: str, min_cell: int = 10) -> str:
-    """A municipality's value against the project average.
+                        lang: str, min_cell: int = 10, city: bool = False) -> str:
+    """A municipality's value against the project average (``city``: the place is a city,
+    "u gradu Livno" rather than "u općini Livno").
 
     The municipality is called higher or lower only when the project average lies outside the
     municipality's 95% interval; otherwise the wording stays neutral. A count is set against
     the project's total instead.
     """
+    where = t("where_city" if city else "where_municipality", lang, place=place)
     if _missing(estimate):
-        return t("narr_place_hidden", lang, subj=subj, place=place, hidden=suppressed_text(lang, min_cell))
+        return t("narr_place_hidden", lang, subj=subj, where=where, hidden=suppressed_text(lang, min_cell))
     v = value(estimate, unit, lang)
     if _missing(average):
-        return t("narr_place", lang, subj=subj, place=place, v=v)
+        return t("narr_place", lang, subj=subj, where=where, v=v)
     avg = value(average, unit, lang)
     if unit == "count":  # a count is a part of the project's total, not comparable to it
-        where = "count"
+        how = "count"
     elif _missing(ci_low) or _missing(ci_high):
-        where = "neutral"
+        how = "neutral"
     elif average < ci_low:
-        where = "higher"
+        how = "higher"
     elif average > ci_high:
-        where = "lower"
+        how = "lower"
     else:
-        where = "close"
-    return t(f"narr_place_{where}", lang, subj=subj, place=place, v=v, avg=avg)
+        how = "close"
+    return t(f"narr_place_{how}", lang, subj=subj, where=where, v=v, avg=avg)
 
 
 def people_sentence(subj: str, total: float | None, women: float | None, men: float | None,

@@ -122,6 +122,11 @@ class Report:
         return missing
 
     @property
+    def is_city(self) -> bool:
+        """Whether the report's municipality is a city (``spsc.yml``: ``cities``)."""
+        return self.muni is not None and self.muni in self.setup.config.cities
+
+    @property
     def place(self) -> str | None:
         """The municipality's printed name, ``None`` for the project."""
         return self.names.get(self.muni) if self.muni else None
@@ -133,6 +138,8 @@ class Report:
         if self.muni is None:
             return t("title_project", self.lang, period=self.period, project=name)
         key = "title_profile" if self.kind == "profile" else "title_quarterly_muni"
+        if key == "title_profile" and self.is_city:
+            key = "title_profile_city"
         return t(key, self.lang, period=self.period, municipality=self.place, project=name)
 
     @property

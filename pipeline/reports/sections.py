@@ -112,7 +112,7 @@ def headline_items(rep: Report) -> list[dict]:
             extra = f"{t(word, lang)}: {shown_cell(rep, total, unit, with_ci=False)}"
             sentence = narrative.comparison_sentence(
                 subj, unit, rep.place, _num(cell), _num(cell, "ci_low"), _num(cell, "ci_high"),
-                _num(total), lang, rep.min_cell)
+                _num(total), lang, rep.min_cell, city=rep.is_city)
         ci = "" if cell is None else interval(cell["ci_low"], cell["ci_high"], unit, lang)
         detail = [when] + ([f"95% {t('ci_abbr', lang)} {ci}"] if ci else []) \
             + ([extra] if extra else [])
@@ -292,7 +292,7 @@ def _indicator_figure(rep: Report, ind, period: str, when: str) -> pd.DataFrame:
     total = rep.cell(ind.id, period)
     rep.paragraphs([narrative.comparison_sentence(
         subj, unit, rep.place, _num(own), _num(own, "ci_low"), _num(own, "ci_high"), _num(total),
-        lang, rep.min_cell)])
+        lang, rep.min_cell, city=rep.is_city)])
     cells = _municipality_cells(rep, ind.id, period)
     if not cells.empty:
         reference = None if ind.unit == "count" else _num(total)
@@ -436,7 +436,7 @@ def youth_summary(rep: Report) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
             total = rep.cell(ind.id, own_period)
             sentences.append(narrative.comparison_sentence(
                 subj, unit, rep.place, _num(row), _num(row, "ci_low"), _num(row, "ci_high"),
-                _num(total), lang, rep.min_cell))
+                _num(total), lang, rep.min_cell, city=rep.is_city))
         tidy_rows.append({"indicator_id": ind.id, "period": own_period,
                           "scope": rep.muni or "total", "estimate": _num(row),
                           "ci_low": _num(row, "ci_low"), "ci_high": _num(row, "ci_high"),
