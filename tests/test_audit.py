@@ -294,7 +294,7 @@ def test_the_quarantine_xlsx_keeps_urls_as_text(tmp_path):
 @pytest.mark.slow
 def test_a_fresh_demo_report_audits_clean(demo, tmp_path):
     """The quarter's real report (HTML, tables, executed notebook): about 30 s."""
-    done = subprocess.run([str(SPSC), "report", "--period", PERIOD, "--no-pdf"], env=_env(demo),
+    done = subprocess.run([str(SPSC), "report", "--period", PERIOD, "--no-pdf", "--lang", "en"], env=_env(demo),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     result = audit(demo)

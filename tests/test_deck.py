@@ -22,7 +22,7 @@ def _texts(slide) -> list[str]:
 
 def test_deck_has_the_expected_slides(warehouse, capsys):
     assert main(["deck", "--period", "2024Q4"]) == 0
-    path = warehouse.reports_dir / "2024Q4" / "spsc_2024Q4_deck.pptx"
+    path = warehouse.reports_dir / "2024Q4" / "spsc_2024Q4_deck.en.pptx"
     assert f"written to {path}" in capsys.readouterr().out
     deck = Presentation(str(path))
     assert (deck.slide_width, deck.slide_height) == (Inches(13.333), Inches(7.5))
@@ -50,9 +50,14 @@ def test_deck_has_the_expected_slides(warehouse, capsys):
     assert any("5 cells in 2 files of 2024Q4 were quarantined" in t for t in _texts(notes))
 
 
-def test_deck_in_bosnian(warehouse):
-    assert main(["deck", "--period", "2024Q4", "--lang", "bs"]) == 0
-    deck = Presentation(str(warehouse.reports_dir / "2024Q4" / "spsc_2024Q4_deck.pptx"))
+def test_deck_in_serbian_beside_the_english_one(warehouse):
+    assert main(["deck", "--period", "2024Q4", "--lang", "sr"]) == 0
+    folder = warehouse.reports_dir / "2024Q4"
+    deck = Presentation(str(folder / "spsc_2024Q4_deck.sr.pptx"))
     first = [t for s in deck.slides for t in _texts(s)]
-    assert "SPSC kvartalni rezultati" in first and "Ključni pokazatelji" in first
+    assert "SPSC квартални резултати" in first and "Кључни показатељи" in first
     assert "Headline figures" not in first
+    tables = [s.table for slide in deck.slides for s in slide.shapes if s.has_table]
+    assert tables[0].cell(0, 0).text == "Индикатор"
+    assert tables[0].cell(1, 0).text == "% становника који имају повјерење у општинску управу"
+    assert (folder / "spsc_2024Q4_deck.en.pptx").is_file()  # the English deck stays beside it

@@ -164,10 +164,24 @@ def test_indicator_map_in_bosnian(geo, tmp_path):
     fig = render.indicator_map(rows, "trust_high", "2024Q4", label="Povjerenje",
                                unit="score_0_10", geo=geo, lang="bs")
     text = svg_text(fig, tmp_path)
-    for needed in ("Povjerenje", "Projektne općine/opštine (9), 2024Q4", "5,0 (4,4–5,6)",
+    for needed in ("Povjerenje", "Projektne općine (9), 2024Q4", "5,0 (4,4–5,6)",
                    "Rezultat (0–10)", "Međuentitetska linija razgraničenja (IEBL)",
                    "Potisnuto: manje od 10 osoba", "Mrkonjić Grad", ATTRIBUTION["bs"]):
         assert needed in text, needed
+
+
+def test_indicator_map_in_serbian_cyrillic(geo, tmp_path):
+    """Names, entities and words in Cyrillic, as text in the SVG (the PNG of the same figure
+    was looked at: DejaVu Sans draws every glyph, see tests/test_lang.py for the coverage)."""
+    fig = render.indicator_map(value_rows(), "trust_high", "2024Q4", label="Повјерење у општинску управу",
+                               unit="percent", geo=geo, lang="sr")
+    text = svg_text(fig, tmp_path)
+    for needed in ("Повјерење у општинску управу", "Пројектне општине (9), 2024Q4", "Мркоњић Град",
+                   "Рибник", "Ливно", "Сански Мост", "РЕПУБЛИКА СРПСКА", "ФЕДЕРАЦИЈА БИХ", "ХРВАТСКА",
+                   "Међуентитетска линија разграничења (IEBL)", "Није објављено: мање од 10 особа",
+                   "Проценат (%)", ATTRIBUTION["sr"]):
+        assert needed in text, needed
+    assert "Mrkonjić" not in text and "Ribnik" not in text and "općin" not in text
 
 
 def test_change_map_marks_significant_changes(geo, tmp_path):

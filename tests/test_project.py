@@ -324,9 +324,9 @@ def test_a_project_from_scratch_on_a_real_kobo_form(tmp_path, clean_env, shared_
     assert approve["n (people)"] == str(sum(v is not None for v in approves))
     assert approve["CI method"] == "logit, 29 df"
 
-    assert main(["report", "--period", "2024Q2", "--all", "--no-pdf"]) == 0
+    assert main(["report", "--period", "2024Q2", "--all", "--no-pdf", "--lang", "en"]) == 0
     assert "1 of 1 reports" in capsys.readouterr().out  # no municipalities: no profiles
-    page = (folder / "reports" / "2024Q2" / "project.html").read_text(encoding="utf-8")
+    page = (folder / "reports" / "2024Q2" / "project.en.html").read_text(encoding="utf-8")
     assert "<h1>families quarterly report 2024Q2</h1>" in page
     assert "<h2>Result 1: Families know and use their services</h2>" in page
     for label in ("% who approve of the interview", "Mean age of respondents", "% of households owning a laptop"):
@@ -334,7 +334,7 @@ def test_a_project_from_scratch_on_a_real_kobo_form(tmp_path, clean_env, shared_
     assert f"Mean age of respondents in 2024Q2: {srs(ages)[0]:.1f}" in page
     assert "Is your family missing a child" in page  # the breakdown, labelled from the codebook
     assert "Maps" not in page and "Participation" not in page and "Activities held" not in page
-    assert (folder / "reports" / "2024Q2" / "figures" / "project__owns_laptop.png").is_file()
+    assert (folder / "reports" / "2024Q2" / "figures" / "project.en__owns_laptop.png").is_file()
 
 
 @pytest.mark.shared

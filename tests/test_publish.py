@@ -230,7 +230,7 @@ def test_report_during_a_large_ingest_shows_the_published_numbers(tmp_path, big_
                            and w.pid == ingest.pid, ingest), ingest.communicate()
         ingest.send_signal(signal.SIGSTOP)
         assert read_publication(published_path(settings.db)).batch_ids == batches_before
-        report = _spsc(settings, "report", "--period", PERIOD, "--no-pdf", "--workers", "1")
+        report = _spsc(settings, "report", "--period", PERIOD, "--no-pdf", "--workers", "1", "--lang", "en")
         status = _spsc(settings, "status")
         assert ingest.poll() is None  # the ingest was in progress all along
     finally:
@@ -246,7 +246,7 @@ def test_report_during_a_large_ingest_shows_the_published_numbers(tmp_path, big_
 
     folder = settings.reports_dir / PERIOD
     # result 1.1 of the example project: trust and perception indicators of the citizen survey
-    trust = pd.read_csv(folder / "tables" / "project__result_1_1.csv", encoding="utf-8-sig")
+    trust = pd.read_csv(folder / "tables" / "project.en__result_1_1.csv", encoding="utf-8-sig")
     assert len(trust) > 10
     for row in trust.itertuples():
         cell = published.loc[(row.indicator_id, row.period, row.dimension, row.dimension_value)]
@@ -254,7 +254,7 @@ def test_report_during_a_large_ingest_shows_the_published_numbers(tmp_path, big_
             assert bool(cell["suppressed"])
         else:
             assert row.estimate == pytest.approx(cell["estimate"])
-    page = (folder / "project.html").read_text(encoding="utf-8")
+    page = (folder / "project.en.html").read_text(encoding="utf-8")
     assert "was writing the warehouse; that work is not in these numbers" in page
     assert f"spsc ingest survey (PID {ingest.pid})" in page
     # the provenance footer names the copy's batches, which the ingest's is not part of

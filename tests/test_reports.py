@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import json
 import re
+from dataclasses import asdict
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -23,6 +26,7 @@ from pipeline.reports.report import Report
 from pipeline.reports.tables import to_html, write_table
 
 Z = narrative.Z95
+REPO = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------------------- narrative
@@ -93,8 +97,9 @@ def test_interval_and_suppressed_text():
         text.check_lang("de")
 
 
-def test_every_text_has_both_languages():
-    assert all(set(v) == {"en", "bs"} and all(v.values()) for v in text.TEXT.values())
+def test_every_text_is_in_every_language():
+    # the catalogues themselves are checked in tests/test_lang.py
+    assert all(set(v) == {"en", "bs", "hr", "sr", "sr-Latn"} and all(v.values()) for v in text.TEXT.values())
 
 
 # ---------------------------------------------------------------------------- exports
@@ -196,7 +201,7 @@ def test_sections_write_published_numbers(warehouse, capsys):
     rep.close()
     tables = warehouse.home / "out" / "tables"
     # one table per result of the catalogue, one chart per indicator over its breakdowns
-    result = pd.read_csv(tables / "project__result_1_1.csv", encoding="utf-8-sig")
+    result = pd.read_csv(tables / "project.en__result_1_1.csv", encoding="utf-8-sig")
     high = result[(result["indicator_id"] == "trust_municipality_high")
                   & (result["dimension"] != "urban_rural")].set_index("dimension_value")
     # 98 of 168 respondents trust in 2024Q4 (fixture design); Drvar 14 of 20; Ribnik has 8: hidden
@@ -207,12 +212,12 @@ def test_sections_write_published_numbers(warehouse, capsys):
     rural = result[(result["indicator_id"] == "trust_municipality_high") & (result["dimension"] == "urban_rural")]
     assert set(rural["group"]) == {"Type of settlement: Urban", "Type of settlement: Rural"}
     figures = {p.name for p in (warehouse.home / "out" / "figures").iterdir()}
-    assert {"project__trust_municipality_high.png", "project__cross_entity_ties.png"} <= figures
-    assert pd.read_csv(tables / "project__result_1_2.csv", encoding="utf-8-sig")["indicator_id"].nunique() == 8
-    quarantine = pd.read_csv(tables / "project__quarantine.csv", encoding="utf-8-sig")
+    assert {"project.en__trust_municipality_high.png", "project.en__cross_entity_ties.png"} <= figures
+    assert pd.read_csv(tables / "project.en__result_1_2.csv", encoding="utf-8-sig")["indicator_id"].nunique() == 8
+    quarantine = pd.read_csv(tables / "project.en__quarantine.csv", encoding="utf-8-sig")
     assert dict(zip(quarantine["rule"], quarantine["cells"], strict=True)) == {
         "municipality": 2, "birth_year": 1, "duplicate_person": 1, "required": 1}
-    provenance = pd.read_csv(tables / "project__provenance.csv", encoding="utf-8-sig")
+    provenance = pd.read_csv(tables / "project.en__provenance.csv", encoding="utf-8-sig")
     assert {"citizen_survey_2023Q1.csv", "citizen_survey_2024Q4.csv"} <= set(provenance["file_name"])
     shown = capsys.readouterr().out  # outside a kernel, display() prints the objects
     assert shown.count("IPython.core.display") > 5
@@ -234,7 +239,7 @@ def test_profile_donor_table_shows_suppressed_as_text(warehouse):
     rep = _open(warehouse, period="2024Q4", municipality="ribnik", kind="profile", lang="bs")
     sections.donor_table(rep)
     rep.close()
-    table = pd.read_csv(warehouse.home / "out" / "tables" / "ribnik__indicators.csv", encoding="utf-8-sig")
+    table = pd.read_csv(warehouse.home / "out" / "tables" / "ribnik.bs__indicators.csv", encoding="utf-8-sig")
     row = table.set_index("indicator_id").loc["trust_municipality_high"]
     assert bool(row["suppressed"]) and pd.isna(row["estimate"])
     assert row["project_estimate"] == pytest.approx(100 * 98 / 168)
@@ -261,3 +266,49 @@ def test_maps_are_skipped_with_a_reason_without_boundaries(warehouse, tmp_path):
     assert manifest["maps"] == {} and "boundaries not found" in manifest["unavailable"]
     assert report_maps.cached_maps(tmp_path / "figures", "2024Q4", "en") == manifest
     assert report_maps.cached_maps(tmp_path / "figures", "2024Q4", "bs") is None
+
+
+# ---------------------------------------------------------------------------- side by side
+def test_plan_names_each_report_by_its_language():
+    from pipeline.project import load_project
+    from pipeline.reports.batch import plan
+
+    config = load_project(REPO / "examples" / "spsc").config
+    names = {"livno": "Livno", "ribnik": "Ribnik", "drvar": "Drvar"}
+    jobs = plan("2024Q4", ["drvar", "livno", "ribnik"], None, names, name="SPSC", languages=config.languages,
+                profile_language=config.profile_language, cities=set(config.cities))
+    assert [(j.name, j.title) for j in jobs] == [
+        ("project.en", "SPSC quarterly report 2024Q4"), ("project.bs", "SPSC kvartalni izvještaj 2024Q4"),
+        ("drvar.bs", "Profil općine: Drvar, 2024Q4"), ("livno.hr", "Profil grada: Livno, 2024Q4"),
+        ("ribnik.sr", "Профил општине: Рибник, 2024Q4")]
+    assert all(j.parameters["lang"] == j.lang for j in jobs)
+    assert [j.name for j in plan("2024Q4", ["ribnik"], "sr-Latn", names, project=False)] == ["ribnik.sr-Latn"]
+
+
+def test_a_run_keeps_what_it_does_not_remake_and_clean_drops_every_report(tmp_path):
+    from pipeline.reports.batch import MANIFEST, Outcome, carry_over, earlier_outcomes
+
+    final, files = tmp_path / "2024Q4", {
+        "ribnik.en.html": "kept", "ribnik.sr.html": "remade", "livno.hr.pdf": "kept", "drvar.html": "an old name",
+        "executed/ribnik.en.ipynb": "kept", "executed/ribnik.sr.ipynb": "remade",
+        "figures/ribnik.en__trust.png": "kept", "figures/ribnik.sr__gone.png": "remade",
+        "figures/map_overview.en.png": "kept", "figures/map_overview.sr.png": "remade",
+        "figures/maps.sr.json": "remade", "tables/livno.hr__indicators.csv": "kept",
+        "spsc_2024Q4_deck.en.pptx": "deck", "indicators_2024Q4.xlsx": "workbook", "index.html": "rebuilt"}
+    for name, text in files.items():
+        (final / name).parent.mkdir(parents=True, exist_ok=True)
+        (final / name).write_text(text)
+    rows = [Outcome("ribnik.en", "Municipality profile: Ribnik", True, html="ribnik.en.html", lang="en"),
+            Outcome("ribnik.sr", "Профил општине: Рибник", True, html="ribnik.sr.html", lang="sr"),
+            Outcome("glamoc.bs", "Profil općine: Glamoč", True, html="glamoc.bs.html", lang="bs")]  # file gone
+    (final / MANIFEST).write_text(json.dumps([asdict(o) for o in rows]))
+    tmp = tmp_path / "new"
+    tmp.mkdir()
+    copied = set(carry_over(final, tmp, {"ribnik.sr"}, {"sr"}))
+    assert copied == {n for n, text in files.items() if text in ("kept", "deck", "workbook", "an old name")}
+    assert [o.name for o in earlier_outcomes(final, {"ribnik.sr"})] == ["ribnik.en"]
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    assert set(carry_over(final, clean, {"ribnik.sr"}, {"sr"}, clean=True)) == {
+        "spsc_2024Q4_deck.en.pptx", "indicators_2024Q4.xlsx"}
+    assert earlier_outcomes(final, {"ribnik.sr"}, clean=True) == []

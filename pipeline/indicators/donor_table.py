@@ -52,19 +52,16 @@ from pipeline.indicators.engine import CUMULATIVE, attendance_values, baseline_p
 from pipeline.indicators.suppression import suppress
 from pipeline.warehouse import first_row
 
-STATUS = {
-    "on_track": {"en": "on track", "bs": "na dobrom putu"},
-    "at_risk": {"en": "at risk", "bs": "u riziku"},
-    "off_track": {"en": "off track", "bs": "zaostaje"},
-    "no_data": {"en": "no data", "bs": "nema podataka"},
-    "baseline": {"en": "baseline (not assessed)", "bs": "početna vrijednost (ne ocjenjuje se)"},
-    "no_target": {"en": "no target", "bs": "bez cilja"},
-}
-UNITS = {
-    "percent": {"en": "%", "bs": "%"},
-    "mean": {"en": "mean", "bs": "prosjek"},
-    "count": {"en": "number", "bs": "broj"},
-}
+
+def _words(group: str, keys: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``{key: {lang: text}}`` of a group of the string catalogues (pipeline/lang/)."""
+    from pipeline.lang import LANGS, catalogue
+
+    return {k: {lang: catalogue(lang)[f"{group}.{k}"] for lang in LANGS} for k in keys}
+
+
+STATUS = _words("status", ("on_track", "at_risk", "off_track", "no_data", "baseline", "no_target"))
+UNITS = _words("unit", ("percent", "mean", "count"))
 DECIMALS = {"percent": 1, "mean": 2, "count": 0}
 
 
@@ -140,16 +137,8 @@ NOTES = {
         "Razlozi odstupanja: popunjava analitičar.",
     ],
 }
-NOTE_TEXT = {
-    "suppressed": {"en": "suppressed (fewer than {min_cell} people)", "bs": "potisnuto (manje od {min_cell} osoba)"},
-    "illustrative": {"en": "illustrative targets", "bs": "ilustrativni ciljevi"},
-    "interpolated": {"en": "milestone interpolated", "bs": "međucilj interpoliran"},
-    "no_past_ties": {"en": "only known for the latest quarter", "bs": "poznato samo za posljednji kvartal"},
-    "no_interval": {"en": "no confidence interval: variance not estimable from this sample",
-                    "bs": "bez intervala pouzdanosti: varijansa se ne može procijeniti iz ovog uzorka"},
-}
-INTERVAL_TEXT = {"logit": {"en": "logit, {df} df", "bs": "logit, {df} st. slobode"},
-                 "t": {"en": "t, {df} df", "bs": "t, {df} st. slobode"}}
+NOTE_TEXT = _words("note", ("suppressed", "illustrative", "interpolated", "no_past_ties", "no_interval"))
+INTERVAL_TEXT = _words("interval", ("logit", "t"))
 # engine notes after which a cell has no confidence interval
 _NO_INTERVAL = ("variance_not_estimable", "no_degrees_of_freedom", "no_variation")
 _PRECISION = ["n", "df", "ci_method", "note"]

@@ -15,8 +15,7 @@ import typer
 
 from pipeline.cli import app, boundaries_app, console, settings
 from pipeline.errors import SpscError
-
-LANGS = ("en", "bs")
+from pipeline.lang import LANGS
 
 
 def _say(text: str) -> None:
@@ -128,6 +127,14 @@ def _catalogue_meta(con) -> dict[str, dict[str, str]]:
     if cat is not None:
         for r in cat.itertuples():
             meta[r.indicator_id] = {"en": r.label_en, "bs": r.label_bs, "unit": r.unit}
+        try:  # the other languages from the catalogue, where indicators.yml gives them
+            from pipeline.indicators.catalogue import load_catalogue
+
+            for ind in load_catalogue(settings().require_project()).indicators:
+                if ind.id in meta:
+                    meta[ind.id].update({lang: ind.label.get(lang) for lang in LANGS})
+        except SpscError:
+            pass
         return meta
     try:
         from pipeline.indicators.catalogue import load_catalogue
@@ -139,7 +146,7 @@ def _catalogue_meta(con) -> dict[str, dict[str, str]]:
         _say(f"indicator labels: catalogue not loaded ({exc.one_line()}); using ids")
         return meta
     for ind in catalogue.indicators:
-        meta[ind.id] = {"en": ind.label.en, "bs": ind.label.bs, "unit": ind.unit}
+        meta[ind.id] = {**{lang: ind.label.get(lang) for lang in LANGS}, "unit": ind.unit}
     return meta
 
 
@@ -147,12 +154,12 @@ def _catalogue_meta(con) -> dict[str, dict[str, str]]:
 def maps_command(
     period: Annotated[str, typer.Option(help="Reporting period, e.g. 2024Q4 (or cumulative).")],
     out: Annotated[Path | None, typer.Option(help="Output folder (default reports/maps/<period>).")] = None,
-    lang: Annotated[str, typer.Option(help="Language of titles and labels: en or bs.")] = "en",
+    lang: Annotated[str, typer.Option(help="Language of titles and labels: en, bs, hr, sr (Cyrillic) or sr-Latn.")] = "en",
     dpi: Annotated[int, typer.Option(help="PNG resolution (300 for slides).")] = 300,
 ) -> None:
     """Draw the overview, indicator, change and ties maps for one period (PNG + SVG)."""
     if lang not in LANGS:
-        raise SpscError(f"unknown language '{lang}'", "--lang", "use en or bs")
+        raise SpscError(f"unknown language '{lang}'", "--lang", "use one of " + ", ".join(LANGS))
     from pipeline.maps.boundaries import BoundariesMissing
     from pipeline.maps.geography import load_geography
 

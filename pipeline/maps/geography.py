@@ -38,11 +38,14 @@ KNOWN_ENTITY_EXCEPTIONS = {
     "43093233B26529153732630": "Istočni Stari Grad lies inside the ADM2 Sarajevo Canton polygon "
                                "but is an RS municipality (City of Istočno Sarajevo)",
 }
-ENTITY_NAMES = {
-    "FBiH": {"en": "Federation of BiH", "bs": "Federacija BiH"},
-    "RS": {"en": "Republika Srpska", "bs": "Republika Srpska"},
-    "BD": {"en": "Brčko District", "bs": "Brčko distrikt"},
-}
+
+def _entity_names() -> dict[str, dict[str, str]]:
+    from pipeline.lang import LANGS, catalogue
+
+    return {e: {lang: catalogue(lang)[f"val_{e}"] for lang in LANGS} for e in ("FBiH", "RS", "BD")}
+
+
+ENTITY_NAMES = _entity_names()  # entity -> {lang: name} (Република Српска in Serbian)
 
 
 @dataclass

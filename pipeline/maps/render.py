@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib as mpl
@@ -53,6 +54,21 @@ def _geo(geo: Geography | None, settings: Settings | None) -> Geography:
 def _project(settings: Settings | None):
     s = settings or get_settings()
     return s.project
+
+
+@lru_cache(maxsize=1)
+def _cyrillic_names() -> dict[str, str]:
+    from pipeline.reference import municipalities
+
+    ref = municipalities()
+    return dict(zip(ref["muni_id"], ref["name_cyr"], strict=True))
+
+
+def place(muni_id: str, latin: str, lang: str) -> str:
+    """A municipality's name as the map's language writes it (Cyrillic in Serbian)."""
+    from pipeline.lang import place_name
+
+    return place_name(latin, _cyrillic_names().get(muni_id) if lang == "sr" else None, lang)
 
 
 def _words(lang: str, geo: Geography, settings: Settings | None) -> dict[str, str]:
@@ -154,7 +170,7 @@ def overview_map(geo: Geography | None = None, *, lang: str = "en", period: str 
                            edgecolor=TEXT, linewidth=1.3, linestyle="--", zorder=30,
                            clip_on=False))
     zplacer = _furniture(zx, lang, 0.3)
-    _project_labels(zx, zplacer, geo, {r.muni_id: r.name for r in project.itertuples()},
+    _project_labels(zx, zplacer, geo, {r.muni_id: place(r.muni_id, r.name, lang) for r in project.itertuples()},
                     size=11, nudges=_label_nudges(settings))
     fu.entity_labels(zx, zplacer, fu.in_view(entities, box), project, lang, size=10,
                      keep_out=zplacer.keep_out)
@@ -245,7 +261,7 @@ def _choropleth(ax, geo: Geography, vals: pd.DataFrame, scale: ValueScale, lang:
             line = _value_line(row, scale, with_ci)
         if extra and r.muni_id in extra:
             line += f" · {extra[r.muni_id]}"
-        texts[r.muni_id] = f"{r.name}\n{line}"
+        texts[r.muni_id] = f"{place(r.muni_id, r.name, lang)}\n{line}"
     fu.draw_polys(ax, project.loc[coloured], color=colours, edgecolor=TEXT, linewidth=0.9,
                   zorder=3)
     fu.draw_polys(ax, project.loc[hatched], facecolor="white", edgecolor=HATCH_GREY,
@@ -497,7 +513,7 @@ def ties_map(ties_df: pd.DataFrame, period: str, *, geo: Geography | None = None
         xy = shapely.get_coordinates(curve)[3:-3]
         placer.block_points(xy[:, 0], xy[:, 1], radius_px=3.0)
     is_project = dict(zip(munis["muni_id"], munis["is_project"], strict=True))
-    name_of = dict(zip(munis["muni_id"], munis["name"], strict=True))
+    name_of = {m: place(m, n, lang) for m, n in zip(munis["muni_id"], munis["name"], strict=True)}
     for muni_id in sorted(ends.index, key=lambda m: not is_project[m]):
         p = ends[muni_id]
         big = is_project[muni_id]

@@ -54,7 +54,17 @@ class ValueScale:
 
 
 _RANGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:-|–|_|to)\s*(\d+(?:\.\d+)?)")
-_LABELS = {"en": ("Percent (%)", "Score", "Number"), "bs": ("Procenat (%)", "Rezultat", "Broj")}
+
+
+def _labels() -> dict[str, tuple[str, str, str]]:
+    """lang -> (percent, score, number): the scale titles of the string catalogues."""
+    from pipeline.lang import LANGS, catalogue
+
+    return {lang: tuple(catalogue(lang)[f"map.scale_{k}"] for k in ("percent", "score", "number"))
+            for lang in LANGS}
+
+
+_LABELS = _labels()
 
 
 def scale_for_unit(unit: str | None, lang: str = "en") -> ValueScale | None:
@@ -97,7 +107,7 @@ def resolve_scale(values: pd.DataFrame, unit: str | None, scale=None,
         scale: a :class:`ValueScale`, or ``(vmin, vmax)`` in stored units.
         lang: language of the unit label.
     """
-    mark = "," if lang == "bs" else "."
+    mark = "." if lang == "en" else ","
     if isinstance(scale, ValueScale):
         return replace(scale, decimal_mark=mark)
     base = scale_for_unit(unit, lang)

@@ -30,8 +30,9 @@ class ProjectError(SpscError):
 
 class Text(BaseModel):
     """A text in several languages: a plain string (the same in every language) or a mapping
-    ``{en: ..., bs: ...}``. A language without its own text falls back to English, then to
-    the first one given, so ``text.bs`` always reads."""
+    ``{en: ..., bs: ..., hr: ..., sr: ...}`` (``sr`` in Cyrillic, or ``sr-Latn``). A language
+    without its own text falls back to English, then to the first one given, so ``text.bs``
+    always reads."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     en: str = Field(min_length=1)
@@ -41,7 +42,7 @@ class Text(BaseModel):
     @classmethod
     def _fill(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return {"en": value, "bs": value}
+            return {"en": value, "bs": value, "hr": value, "sr": value}  # the same in every language
         if isinstance(value, dict) and value:
             texts = {str(k): v for k, v in value.items()}
             first = texts.get("en") or next(iter(texts.values()))
@@ -50,9 +51,22 @@ class Text(BaseModel):
             return texts
         return value
 
+    def texts(self) -> dict[str, str]:
+        """Every language given: ``{en: ..., bs: ..., hr: ..., sr: ...}``."""
+        return {"en": self.en, "bs": self.bs, **{k: str(v) for k, v in (self.model_extra or {}).items()}}
+
     def get(self, lang: str) -> str:
-        """The text in ``lang`` (English when the language has none)."""
-        return getattr(self, lang, None) or (self.model_extra or {}).get(lang) or self.en
+        """The text in ``lang``: Serbian in either script serves the other (transliterated);
+        English when the language has none (see :meth:`has`)."""
+        from pipeline.lang import pick
+
+        return pick(self.texts(), lang)[0]
+
+    def has(self, lang: str) -> bool:
+        """Whether the text is given in ``lang`` (or, for Serbian, in the other script)."""
+        from pipeline.lang import pick
+
+        return pick(self.texts(), lang)[1]
 
 
 def quarter_range(start: date, end: date) -> list[str]:
@@ -118,7 +132,12 @@ class ProjectConfig(BaseModel):
     quarters: list[str] = Field(default_factory=list)  # reporting quarters (default: start to end)
     waves: dict[str, str] = Field(default_factory=dict)  # survey waves by name; 'baseline' is special
     area: list[str] = Field(default_factory=list)  # municipalities, by id or name
-    languages: list[str] = Field(default_factory=lambda: ["en", "bs"])
+    languages: list[str] = Field(default_factory=lambda: ["en", "bs"])  # the project report's
+    # the language of each municipality's profile, by municipality (any spelling) and 'default'
+    # for the others (default: the first of 'languages'), e.g. {default: bs, Livno: hr}
+    profile_languages: dict[str, str] = Field(default_factory=dict)
+    # municipalities that are cities (grad, град): "Profil grada", "u gradu Livno"
+    cities: list[str] = Field(default_factory=list)
     min_cell: int = Field(default=10, ge=1)
     paths: Paths = Field(default_factory=Paths)
     attendance: Attendance = Field(default_factory=Attendance)
@@ -133,10 +152,24 @@ class ProjectConfig(BaseModel):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not LANGUAGE.match(v)]
+        from pipeline.lang import LANGS
+
+        bad = [v for v in value if not LANGUAGE.match(v) or v not in LANGS]
         if bad or not value:
-            raise ValueError(f"languages are codes like en, bs ({', '.join(bad) or 'none given'})")
+            raise ValueError(f"languages are {', '.join(LANGS)} ({', '.join(bad) or 'none given'})")
         return value
+
+    @field_validator("profile_languages", mode="before")
+    @classmethod
+    def _profile_languages(cls, value: Any) -> Any:
+        from pipeline.lang import LANGS
+
+        if not isinstance(value, dict):
+            return value
+        bad = [f"{k}: {v}" for k, v in value.items() if str(v) not in LANGS]
+        if bad:
+            raise ValueError(f"languages are {', '.join(LANGS)} ({', '.join(bad)})")
+        return {str(k): str(v) for k, v in value.items()}
 
     @model_validator(mode="after")
     def _periods(self) -> ProjectConfig:
@@ -155,6 +188,12 @@ class ProjectConfig(BaseModel):
     def baseline_wave(self) -> str | None:
         """The survey wave computed baselines come from (``waves.baseline``)."""
         return self.waves.get("baseline")
+
+    def profile_language(self, muni_id: str) -> str:
+        """The language of a municipality's profile (``profile_languages``, read by
+        :func:`parse_config` into municipality ids)."""
+        langs = self.profile_languages
+        return langs.get(muni_id) or langs.get("default") or self.languages[0]
 
 
 def _where(loc: tuple) -> str:
@@ -179,6 +218,12 @@ def parse_config(text: str, name: str = PROJECT_FILE) -> tuple[ProjectConfig, tu
         raise ProjectError("; ".join(f"field '{_where(e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
                                      for e in exc.errors()), name) from exc
     area, problems = resolve_area(config.area)
+    if not problems:
+        langs, problems = resolve_profile_languages(config.profile_languages, area)
+        object.__setattr__(config, "profile_languages", langs)
+        cities, more = resolve_profile_languages({c: "en" for c in config.cities}, area, "cities")
+        object.__setattr__(config, "cities", list(cities))
+        problems += more
     if problems:
         raise ProjectError("; ".join(problems), name,
                            "write the municipality's id or name (see pipeline/reference/municipalities.csv)")
@@ -202,6 +247,28 @@ def resolve_area(names: list[str]) -> tuple[tuple[str, ...], list[str]]:
         else:
             out.append(muni_id)
     return tuple(out), problems
+
+
+def resolve_profile_languages(langs: dict[str, str], area: tuple[str, ...],
+                              field: str = "profile_languages") -> tuple[dict[str, str], list[str]]:
+    """``profile_languages`` (or another mapping by project municipality) keyed by
+    municipality id (``default`` kept), and the problems found."""
+    from pipeline.reference.names import normaliser
+
+    norm = normaliser()
+    out, problems = {}, []
+    for name, lang in langs.items():
+        if name == "default":
+            out[name] = lang
+            continue
+        muni_id, reason = (name, None) if name in area else norm.try_resolve(name)
+        if muni_id is None:
+            problems.append(f"field '{field}.{name}': {reason}")
+        elif muni_id not in area:
+            problems.append(f"field '{field}.{name}': not a municipality of the project (area)")
+        else:
+            out[muni_id] = lang
+    return out, problems
 
 
 def read_config(folder: Path) -> tuple[ProjectConfig, tuple[str, ...]]:

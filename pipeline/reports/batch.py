@@ -1,17 +1,24 @@
-"""``spsc report``: run the report notebooks for a quarter and publish them as one folder.
+"""``spsc report``: run the report notebooks for a quarter and publish them in one folder.
 
+Every report is made in one language and its files carry it: ``ribnik.sr.html`` beside
+``ribnik.en.html`` (and ``.pdf``), ``executed/ribnik.sr.ipynb``, ``figures/ribnik.sr__*.png``,
+``tables/ribnik.sr__*.csv``; the maps of a language are ``figures/map_<name>.<lang>.png``.
 For ``reports/<period>/`` the batch:
 
-1. renders the maps every report shows once, into ``figures/`` (the notebooks embed them);
+1. renders the maps every report shows once per language, into ``figures/`` (the notebooks
+   embed them), as the first tasks of the pool;
 2. runs each notebook with papermill, one kernel per notebook, ``workers`` at a time in a
    pool of warm processes (papermill and nbconvert imported once per process, not once per
    report), writing the executed notebook to ``executed/`` and, in the same process, its HTML
    without code (and a PDF when Chromium is installed);
-3. writes ``index.html`` with the status of each report: a notebook that fails does not stop
-   the others, its row shows the error's message;
-4. builds all of this in a temporary folder beside the target and swaps it in at the end, so
-   a rerun replaces the period's outputs cleanly and a crash leaves the previous ones; files
-   other commands put there (the deck, the indicator workbook) are carried over.
+3. writes ``index.html`` listing every report made for the period in every language, with
+   its status (a notebook that fails does not stop the others, its row shows the error's
+   message); ``reports.json`` keeps those rows for the next run;
+4. builds all of this in a temporary folder beside the target and swaps it in at the end: the
+   files of the reports it did not remake (other municipalities, other languages) and of
+   other commands (the deck, the indicator workbook) are carried over, so a run replaces only
+   what it remakes, and a crash leaves the previous folder. ``clean`` drops every earlier
+   report of the period first (other commands' files are still kept).
 
 The kernel is the ``python3`` kernel of the interpreter running the batch (the project's
 virtual environment): ``JUPYTER_PATH`` points at its own kernelspec first, and jupyter_client
@@ -21,6 +28,7 @@ starts a ``python`` kernelspec with ``sys.executable``.
 from __future__ import annotations
 
 import html
+import json
 import os
 import shutil
 import subprocess
@@ -28,12 +36,13 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from multiprocessing import get_context
 from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.errors import SpscError
+from pipeline.lang import LANGS, place_name
 from pipeline.reference import municipalities
 from pipeline.reports.html import page
 from pipeline.reports.text import t
@@ -45,18 +54,22 @@ KERNEL = "python3"
 # jupyter_client interrupts a kernel before shutting it down, which ipykernel logs as an error;
 # errors in the notebook's cells are in the notebook, not in this log
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
-OWNED = {"index.html", "executed", "figures", "tables"}  # rebuilt by every run
-REPORT_STEMS = {"project", *municipalities()["muni_id"]}  # <stem>.html and <stem>.pdf
+MANIFEST = "reports.json"  # the rows of the index, kept between runs
+OWNED_DIRS = ("executed", "figures", "tables")  # the batch's own subfolders
+REPORT_STEMS = {"project", *municipalities()["muni_id"]}  # <stem>.<lang>.html and .pdf
+_CYRILLIC = dict(zip(municipalities()["muni_id"], municipalities()["name_cyr"], strict=True))
 
 
 @dataclass(frozen=True)
 class Job:
     """One report to make: which notebook, with which parameters, under which name."""
 
-    name: str  # file stem: project, drvar, ...
+    name: str  # file stem: project.en, drvar.bs, ribnik.sr
     notebook: Path
     parameters: dict
     title: str
+    lang: str = "en"
+    report: str = ""  # project, drvar, ...
 
 
 @dataclass
@@ -72,6 +85,9 @@ class Outcome:
     notebook: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    lang: str = "en"
+    report: str = ""
+    made_at: str = ""
 
 
 @dataclass
@@ -88,23 +104,36 @@ class BatchResult:
         return [o for o in self.outcomes if not o.ok]
 
 
-def plan(period: str, municipalities: list[str], lang: str, names: dict[str, str],
-         project: bool = True, notebooks: Path | None = None, name: str = "") -> list[Job]:
+def plan(period: str, municipalities: list[str], lang: str | None, names: dict[str, str],
+         project: bool = True, notebooks: Path | None = None, name: str = "",
+         languages: list[str] | None = None, profile_language=None, cities=()) -> list[Job]:
     """The reports of a batch: the project report and one profile per municipality id.
 
-    ``notebooks`` is the folder holding the two notebooks (default: ``notebooks/`` of the
-    checkout); ``name`` is the project's short name (for the titles).
+    ``lang`` makes every report in that language; without it the project report is made in
+    each of ``languages`` and each profile in ``profile_language(muni_id)`` (the project's
+    settings; ``cities`` are titled as cities). ``notebooks`` is the folder holding the two notebooks (default: ``notebooks/``
+    of the checkout); ``name`` is the project's short name (for the titles); ``names`` the
+    municipalities' Latin names (Serbian titles write them in Cyrillic).
     """
+    from pipeline.lang import check_lang
+
     notebooks = notebooks or NOTEBOOKS_DIR
+    cyrillic = _CYRILLIC
+    project_langs = [lang] if lang else list(dict.fromkeys(languages or ["en"]))
     jobs = []
     if project:
-        jobs.append(Job("project", notebooks / PROJECT_NOTEBOOK,
-                        {"period": period, "municipality": None, "lang": lang},
-                        t("title_project", lang, period=period, project=name)))
+        for language in project_langs:
+            check_lang(language)
+            jobs.append(Job(f"project.{language}", notebooks / PROJECT_NOTEBOOK,
+                            {"period": period, "municipality": None, "lang": language},
+                            t("title_project", language, period=period, project=name), language, "project"))
     for muni in municipalities:
-        jobs.append(Job(muni, notebooks / PROFILE_NOTEBOOK,
-                        {"period": period, "municipality": muni, "lang": lang},
-                        t("title_profile", lang, period=period, municipality=names.get(muni, muni))))
+        language = check_lang(lang or (profile_language(muni) if profile_language else "en"))
+        place = place_name(names.get(muni, muni), cyrillic.get(muni), language)
+        jobs.append(Job(f"{muni}.{language}", notebooks / PROFILE_NOTEBOOK,
+                        {"period": period, "municipality": muni, "lang": language},
+                        t("title_profile_city" if muni in cities else "title_profile", language,
+                          period=period, municipality=place), language, muni))
     for job in jobs:
         if not job.notebook.is_file():
             raise SpscError("report notebook not found", str(job.notebook),
@@ -159,7 +188,8 @@ def run_job(job: Job, folder: str, warehouse: str, lang: str, browser: str | Non
     config = Config()
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = os.path.join(sockets, "k")
-    outcome = Outcome(job.name, job.title, ok=True, notebook=f"executed/{executed.name}")
+    outcome = Outcome(job.name, job.title, ok=True, notebook=f"executed/{executed.name}",
+                      lang=job.lang, report=job.report or job.name.split(".")[0])
     params = {**job.parameters, "warehouse": warehouse, "output_dir": str(out),
               "maps_dir": str(out / "figures"), "project": os.environ.get("SPSC_PROJECT", "")}
     try:
@@ -178,7 +208,7 @@ def run_job(job: Job, folder: str, warehouse: str, lang: str, browser: str | Non
         if outcome.ok and _error_message(nb):
             outcome.ok, outcome.error = False, _error_message(nb)
         try:
-            page_html = notebook_to_html(nb, job.title, lang)
+            page_html = notebook_to_html(nb, job.title, job.lang)
         except ValueError as exc:  # it would load something from the internet: not published
             outcome.ok, outcome.error = False, f"HTML not written: {exc}"
             page_html = None
@@ -194,7 +224,29 @@ def run_job(job: Job, folder: str, warehouse: str, lang: str, browser: str | Non
     else:
         outcome.notebook = ""
     outcome.seconds = time.perf_counter() - start
+    outcome.made_at = _now()
     return outcome
+
+
+def _now() -> str:
+    from datetime import datetime
+
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _maps_task(folder: str, settings: Settings, period: str, lang: str) -> dict:
+    """Render one language's maps into ``folder`` (a pool task); returns the manifest."""
+    from pipeline.indicators.catalogue import load_catalogue
+    from pipeline.reports import data, report_maps
+
+    con = data.open_warehouse(settings.db)
+    try:
+        values, ties = data.indicator_values(con, period), data.ties(con)
+        catalogue = load_catalogue(settings.require_project())
+        changes = data.changes_through(values, data.indicator_changes(con), period, catalogue)
+    finally:
+        con.close()
+    return report_maps.write_maps(Path(folder), settings, values, changes, ties, period, lang, catalogue)
 
 
 def _links(folder: Path, sub: str) -> str:
@@ -205,30 +257,41 @@ def _links(folder: Path, sub: str) -> str:
     return f"<details><summary>{sub}/ ({len(files)})</summary><ul>{items}</ul></details>"
 
 
+def _order(o: Outcome) -> tuple:
+    """The project report first, then the municipalities; languages in their usual order."""
+    rank = LANGS.index(o.lang) if o.lang in LANGS else len(LANGS)
+    return (o.report != "project", o.report, rank, o.name)
+
+
 def write_index(folder: Path, period: str, lang: str, outcomes: list[Outcome], made_at: str,
                 extra: list[str], name: str = "") -> Path:
-    """``index.html``: every report with its status and files, then the other files, figures
-    and tables."""
+    """``index.html``: every report of the period in every language with its status and
+    files, then the other files, figures and tables."""
     ok, bad = t("status_ok", lang), t("status_failed", lang)
     rows = []
-    for o in outcomes:
+    listed = set()
+    for o in sorted(outcomes, key=_order):
         status = f'<span class="ok">{ok}</span>' if o.ok else f'<span class="bad">{bad}</span>'
         files = [f'<a href="{html.escape(o.html)}">HTML</a>' if o.html else "",
                  f'<a href="{html.escape(o.pdf)}">PDF</a>' if o.pdf else "",
-                 f'<a href="{html.escape(o.notebook)}">notebook</a>' if o.notebook else ""]
-        title = (f'<a href="{html.escape(o.html)}">{html.escape(o.title)}</a>' if o.html
+                 f'<a href="{html.escape(o.notebook)}">{t("index_notebook", lang)}</a>' if o.notebook else ""]
+        listed |= {o.html, o.pdf}
+        title = (f'<a href="{html.escape(o.html)}" hreflang="{o.lang}">{html.escape(o.title)}</a>' if o.html
                  else html.escape(o.title))
         said = "; ".join([o.error, *o.notes]) if o.error else "; ".join(o.notes)
-        rows.append(f"<tr><td>{title}</td><td>{status}</td><td>{' · '.join(f for f in files if f)}</td>"
-                    f"<td>{html.escape(said)}</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("Report" if lang == "en" else "Izvještaj", "Status",
-                                              "Files" if lang == "en" else "Datoteke",
-                                              "Error" if lang == "en" else "Greška"))
-    others = sorted(p.name for p in folder.iterdir() if p.is_file() and not _owned(p.name))
+        language = t("language", o.lang) if o.lang in LANGS else o.lang
+        rows.append(f"<tr><td>{title}</td><td>{html.escape(language)}</td><td>{status}</td>"
+                    f"<td>{' · '.join(f for f in files if f)}</td>"
+                    f"<td>{html.escape(o.made_at)}</td><td>{html.escape(said)}</td></tr>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in (
+        t("index_col_report", lang), t("index_col_language", lang), t("index_col_status", lang),
+        t("index_col_files", lang), t("col_date", lang), t("index_col_error", lang)))
+    others = sorted(p.name for p in folder.iterdir()
+                    if p.is_file() and p.name not in ("index.html", MANIFEST) and p.name not in listed)
     other_links = "".join(f'<p><a href="{html.escape(d)}">{html.escape(d)}</a></p>' for d in others)
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in extra if n)
     body = (f"<h1>{html.escape(t('index_title', lang, period=period, project=name))}</h1>"
-            f'<p class="subtitle">{html.escape(made_at)}</p>'
+            f'<p class="subtitle">{html.escape(t("index_made", lang, when=made_at))}</p>'
             f'<table class="report-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
             f"{other_links}{_links(folder, 'figures')}{_links(folder, 'tables')}{notes}")
     path = folder / "index.html"
@@ -236,30 +299,70 @@ def write_index(folder: Path, period: str, lang: str, outcomes: list[Outcome], m
     return path
 
 
-def _owned(name: str) -> bool:
-    """Whether an entry of the period's folder is the report batch's own output."""
-    stem, _, suffix = name.partition(".")
-    return name in OWNED or (suffix in ("html", "pdf") and stem in REPORT_STEMS)
+def report_file(rel: Path) -> str | None:
+    """The report stem (``ribnik.sr``, or ``ribnik`` for a file of an earlier version) a file
+    of the period's folder belongs to, ``None`` for files of other commands."""
+    parts = rel.parts
+    if len(parts) == 1:
+        bits = parts[0].split(".")
+        if bits[-1] in ("html", "pdf") and bits[0] in REPORT_STEMS and len(bits) in (2, 3):
+            return ".".join(bits[:-1])
+        return None
+    if parts[0] == "executed":
+        return rel.stem
+    if parts[0] in ("figures", "tables"):
+        return rel.name.partition("__")[0] if "__" in rel.name else "maps"
+    return None
 
 
-def carry_over(final: Path, tmp: Path) -> list[str]:
-    """Copy into ``tmp`` what other commands wrote into the period's folder.
+def _map_lang(name: str) -> str | None:
+    """The language of a map file (``map_overview.sr.png``, ``maps.sr.json``)."""
+    bits = name.split(".")
+    return bits[-2] if len(bits) >= 3 and name.startswith("map") else None
 
-    The deck (``spsc deck``) and the indicator workbook (``spsc indicators --out``) live beside
-    the reports; a rerun of the reports replaces its own outputs only. Returns the names copied.
+
+def carry_over(final: Path, tmp: Path, remade: set[str], langs: set[str], clean: bool = False) -> list[str]:
+    """Copy into ``tmp`` the files of the period's folder this run does not remake.
+
+    Kept: the reports of other municipalities and languages (their HTML, PDF, notebook,
+    figures and tables) and what other commands wrote beside them (the deck from ``spsc
+    deck``, the workbook from ``spsc indicators --out``). Dropped: the earlier files of the
+    reports in ``remade`` and the maps of the languages in ``langs`` (made again), and with
+    ``clean`` every earlier report. Returns the relative paths copied.
     """
     copied = []
     if not final.is_dir():
         return copied
-    for entry in sorted(final.iterdir()):
-        if _owned(entry.name) or (tmp / entry.name).exists():
+    for path in sorted(final.rglob("*")):
+        rel = path.relative_to(final)
+        if path.is_dir() or (tmp / rel).exists() or str(rel) in ("index.html", MANIFEST):
             continue
-        if entry.is_dir():
-            shutil.copytree(entry, tmp / entry.name)
-        else:
-            shutil.copy2(entry, tmp / entry.name)
-        copied.append(entry.name)
+        stem = report_file(rel)
+        if stem is not None and (clean or stem in remade):
+            continue
+        if stem == "maps" and (clean or _map_lang(rel.name) in langs or _map_lang(rel.name) is None):
+            continue
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, tmp / rel)
+        copied.append(str(rel))
     return copied
+
+
+def earlier_outcomes(final: Path, remade: set[str], clean: bool = False) -> list[Outcome]:
+    """The index rows of earlier runs for the reports this run does not remake."""
+    if clean:
+        return []
+    try:
+        rows = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    known = {f.name for f in fields(Outcome)}
+    out = []
+    for row in rows if isinstance(rows, list) else []:
+        o = Outcome(**{k: v for k, v in row.items() if k in known})
+        if o.name not in remade and (not o.html or (final / o.html).is_file()):
+            out.append(o)
+    return out
 
 
 def _swap(tmp: Path, final: Path) -> None:
@@ -274,31 +377,30 @@ def _swap(tmp: Path, final: Path) -> None:
 
 
 def run_batch(settings: Settings, period: str, jobs: list[Job], lang: str = "en",
-              workers: int | None = None, pdf: bool | None = None) -> BatchResult:
+              workers: int | None = None, pdf: bool | None = None, clean: bool = False) -> BatchResult:
     """Make every report of ``jobs`` into ``settings.reports_dir / period``.
 
     Args:
         settings: the warehouse, the boundaries, where reports go.
         period: the quarter.
         jobs: from :func:`plan`.
-        lang: language of the index and the maps.
+        lang: language of the index.
         workers: notebooks run at once (default: the number of cores).
         pdf: ``True`` PDFs required if Chromium is found, ``False`` none, ``None`` when found.
+        clean: drop every earlier report of the period (not only those remade).
     """
-    from datetime import datetime
-
-    from pipeline.reports import data, report_maps
     from pipeline.reports.pdf import NO_BROWSER, find_browser
 
     start = time.perf_counter()
     browser = find_browser() if pdf is not False else None
     pdf_note = NO_BROWSER if pdf is not False and browser is None else ""
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    langs = list(dict.fromkeys(job.lang for job in jobs))
     final = settings.reports_dir / period
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{period}.new-", dir=final.parent))
     try:
-        for sub in ("executed", "figures", "tables"):
+        for sub in OWNED_DIRS:
             (tmp / sub).mkdir()
         project = settings.require_project()
         env = {**kernel_environment(), "SPSC_HOME": str(settings.home), "SPSC_PROJECT": str(project.root),
@@ -307,30 +409,25 @@ def run_batch(settings: Settings, period: str, jobs: list[Job], lang: str = "en"
                "SPSC_BOUNDARIES_DIR": str(settings.boundaries_dir)}
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                  initializer=_warm, initargs=(env,)) as pool:
-            # the workers import while the maps are drawn here
-            warm = [pool.submit(time.sleep, 0) for _ in range(workers)]
-            con = data.open_warehouse(settings.db)
-            try:
-                values, ties = data.indicator_values(con, period), data.ties(con)
-                from pipeline.indicators.catalogue import load_catalogue
-
-                catalogue = load_catalogue(project)
-                changes = data.changes_through(values, data.indicator_changes(con), period, catalogue)
-            finally:
-                con.close()
-            maps = report_maps.write_maps(tmp / "figures", settings, values, changes, ties,
-                                          period, lang, catalogue)
-            for w in warm:
-                w.result()
-            futures = [pool.submit(run_job, job, str(tmp), str(settings.db), lang, browser)
-                       for job in jobs]
+            # each language's maps first; its notebooks once they are drawn
+            maps = {lg: pool.submit(_maps_task, str(tmp / "figures"), settings, period, lg) for lg in langs}
+            futures = []
+            for lg in langs:
+                maps[lg] = maps[lg].result()
+                futures += [pool.submit(run_job, job, str(tmp), str(settings.db), job.lang, browser)
+                            for job in jobs if job.lang == lg]
             outcomes = [f.result() for f in futures]
         extra = [pdf_note]
-        if maps.get("unavailable"):
-            extra.append(t("maps_unavailable", lang, reason=maps["unavailable"]))
-        made_at = datetime.now().astimezone().isoformat(timespec="seconds")
-        carry_over(final, tmp)
-        write_index(tmp, period, lang, outcomes, made_at, extra, project.name)
+        for lg in langs:
+            if maps[lg].get("unavailable"):
+                extra.append(t("maps_unavailable", lg, reason=maps[lg]["unavailable"]))
+                break
+        remade = {job.name for job in jobs}
+        carry_over(final, tmp, remade, set(langs), clean)
+        rows = earlier_outcomes(final, remade, clean) + outcomes
+        (tmp / MANIFEST).write_text(json.dumps([asdict(o) for o in rows], indent=1, ensure_ascii=False),
+                                    encoding="utf-8")
+        write_index(tmp, period, lang, rows, _now(), extra, project.name)
         _swap(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,7 +16,8 @@ def report_command(
     municipality: Annotated[str | None, typer.Option(help="Only this municipality's profile (name or id).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The project report and a profile per municipality of the project.")] = False,
     workers: Annotated[int | None, typer.Option(help="Notebooks run at once (default: number of cores).")] = None,
-    lang: Annotated[str, typer.Option(help="Language of the reports: en or bs.")] = "en",
+    lang: Annotated[str | None, typer.Option(help="Language of every report made: en, bs, hr, sr (Cyrillic) or sr-Latn (default: the project's 'languages' for the project report, 'profile_languages' for each profile).")] = None,
+    clean: Annotated[bool, typer.Option("--clean", help="Remove every earlier report of the period first (the deck and other commands' files stay).")] = False,
     pdf: Annotated[bool | None, typer.Option("--pdf/--no-pdf", help="PDF of each report (default: when chromium is installed).")] = None,
     restate: Annotated[bool, typer.Option("--restate", help="Publish the current numbers in place of the period's snapshot (see 'spsc diff').")] = False,
 ) -> None:
@@ -27,7 +28,8 @@ def report_command(
     from pipeline.reports.text import check_lang
 
     data.check_period(period)
-    check_lang(lang)
+    if lang is not None:
+        check_lang(lang)
     if municipality and all_:
         raise SpscError("--municipality and --all exclude each other", "spsc report",
                         "use --municipality NAME for one profile, --all for every report")
@@ -42,14 +44,17 @@ def report_command(
         names = data.municipality_names(con)
     finally:
         con.close()
+    config = setup.config
+    langs = {"languages": config.languages, "profile_language": config.profile_language, "name": setup.name,
+             "cities": set(config.cities)}
     if all_:
-        jobs = plan(period, project, lang, names, name=setup.name)
+        jobs = plan(period, project, lang, names, **langs)
     elif municipality:
-        jobs = plan(period, [resolve_municipality(municipality, project)], lang, names, project=False,
-                    name=setup.name)
+        jobs = plan(period, [resolve_municipality(municipality, project)], lang, names, project=False, **langs)
     else:
-        jobs = plan(period, [], lang, names, name=setup.name)
-    result = run_batch(s, period, jobs, lang=lang, workers=workers, pdf=pdf)
+        jobs = plan(period, [], lang, names, **langs)
+    result = run_batch(s, period, jobs, lang=lang or config.languages[0], workers=workers, pdf=pdf,
+                       clean=clean)
     for o in result.outcomes:
         mark = "ok    " if o.ok else "FAILED"
         console.print(f"{mark} {o.name:<18} {o.seconds:5.1f} s  {'; '.join([o.error, *o.notes]).strip('; ')}",
@@ -69,10 +74,13 @@ def report_command(
 @app.command("deck")
 def deck_command(
     period: Annotated[str, typer.Option(help="Reporting quarter, e.g. 2024Q4.")],
-    lang: Annotated[str, typer.Option(help="Language of the slides: en or bs.")] = "en",
+    lang: Annotated[str, typer.Option(help="Language of the slides: en, bs, hr, sr (Cyrillic) or sr-Latn.")] = "en",
 ) -> None:
     """The donor slide deck (16:9 PPTX) for a quarter, in reports/<period>/."""
     from pipeline.reports.deck import write_deck
+    from pipeline.reports.text import check_lang
+
+    check_lang(lang)
 
     path, slides = write_deck(settings(), period, lang)
     console.print(f"deck with {slides} slides written to {path}", markup=False, highlight=False)

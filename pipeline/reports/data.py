@@ -104,9 +104,13 @@ def build_min_cell(con: duckdb.DuckDBPyConnection) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
-def municipality_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """muni_id -> the name to print (Latin script, with diacritics)."""
-    return dict(con.execute("select muni_id, name from ref_municipalities").fetchall())
+def municipality_names(con: duckdb.DuckDBPyConnection, lang: str = "en") -> dict[str, str]:
+    """muni_id -> the name to print: Cyrillic in Serbian (``Мркоњић Град``), else Latin with
+    diacritics (``Mrkonjić Grad``)."""
+    from pipeline.lang import place_name
+
+    rows = con.execute("select muni_id, name, name_cyr from ref_municipalities").fetchall()
+    return {m: place_name(name, cyr, lang) for m, name, cyr in rows}
 
 
 def project_municipalities(con: duckdb.DuckDBPyConnection, area: tuple[str, ...]) -> list[str]:

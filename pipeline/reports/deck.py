@@ -26,9 +26,9 @@ GREY = (0x5A, 0x5A, 0x5A)
 DARK = (0x1A, 0x1A, 0x1A)
 
 
-def deck_path(settings: Settings, period: str) -> Path:
-    """``reports/<period>/spsc_<period>_deck.pptx``."""
-    return settings.reports_dir / period / f"spsc_{period}_deck.pptx"
+def deck_path(settings: Settings, period: str, lang: str = "en") -> Path:
+    """``reports/<period>/spsc_<period>_deck.<lang>.pptx`` (each language beside the others)."""
+    return settings.reports_dir / period / f"spsc_{period}_deck.{lang}.pptx"
 
 
 class _Deck:
@@ -127,7 +127,7 @@ def _indicator_slides(deck: _Deck, rep: Report) -> None:
         if part.empty:
             continue
         shown = pd.DataFrame({
-            t("col_indicator", lang): part[f"label_{lang}"],
+            t("col_indicator", lang): [rep.label(i) for i in part["indicator_id"]],
             t("col_baseline", lang): [value(b, u, lang) for b, u in zip(part["baseline"], part["unit"], strict=True)],
             t("col_target", lang): [value(v, u, lang) for v, u in zip(part["target"], part["unit"], strict=True)],
             t("col_value", lang): [sections.shown_cell(rep, sections.donor_cell(r), r["unit"])
@@ -203,22 +203,19 @@ def _notes(rep: Report) -> list[str]:
                       batches=load_batches(rep.con, rep.batch_ids))
     lines.append(t("prov_made", lang, when=prov.made_at, version=prov.version, commit=prov.commit))
     lines += read_copy_lines(rep.freshness, lang)
-    lines.append(f"{len(prov.batches)} loaded files behind these numbers (names and sha256 in the"
-                 " quarterly report)" if lang == "en" else
-                 f"Broj učitanih datoteka iza ovih brojeva: {len(prov.batches)} (nazivi i sha256"
-                 " u kvartalnom izvještaju)")
+    lines.append(t("deck_files", lang, n=len(prov.batches)))
     return lines
 
 
 def write_deck(settings: Settings, period: str, lang: str = "en") -> tuple[Path, int]:
-    """Write the deck to ``reports/<period>/<project>_<period>_deck.pptx``; returns (path, slides)."""
+    """Write the deck to ``reports/<period>/spsc_<period>_deck.<lang>.pptx``; returns (path, slides)."""
     rep = Report(period=period, lang=lang, warehouse=str(settings.db),
                  project=str(settings.require_project().root))
     try:
         deck = build_deck(rep)
     finally:
         rep.close()
-    path = deck_path(settings, period)
+    path = deck_path(settings, period, lang)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".deck-", suffix=".pptx")
     os.close(fd)

@@ -47,7 +47,9 @@ _EXTERNAL = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\
 
 def page(title: str, body: str, lang: str = "en") -> str:
     """A complete HTML document around ``body`` with the inline stylesheet."""
-    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+    from pipeline.lang import HTML_LANG
+
+    return (f'<!DOCTYPE html>\n<html lang="{HTML_LANG.get(lang, lang)}">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
             f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")

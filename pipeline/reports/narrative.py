@@ -1,10 +1,10 @@
-"""Sentences written from the numbers, in English or Bosnian.
+"""Sentences written from the numbers, in every report language (templates in pipeline/lang/).
 
 The reports never type a number into prose by hand: each sentence here takes the published
 cells (``indicator_values``, ``indicator_changes``) and says what they show, e.g. "Trust in the
 municipal administration rose from 38% to 47% (±4), a significant change." The ``±`` is the
 95% margin of error of the change. Bosnian sentences are built around a noun ("porast",
-"pad") so that no verb has to agree with the subject's gender. A suppressed cell is never put
+"pad") so that no verb has to agree with the subject's gender; Croatian and Serbian follow. A suppressed cell is never put
 into words: the sentence says it is not published.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from pipeline.reports.text import interval, margin, scale_words, suppressed_text, value
+from pipeline.reports.text import interval, margin, scale_words, suppressed_text, t, value
 
 Z95 = 1.959963984540054  # normal quantile of the 95% intervals the engine publishes
 
@@ -32,42 +32,29 @@ def change_sentence(subj: str, unit: str, baseline: float | None, latest: float 
         baseline, latest: published estimates (``None`` when suppressed).
         change_se: standard error of the change (``None`` for counts, which are not samples).
         significant: whether the change is significant at 95% (``None`` for counts).
-        lang: ``en`` or ``bs``.
+        lang: a report language (``en``, ``bs``, ``hr``, ``sr``, ``sr-Latn``).
         min_cell: the small-cell threshold, for the "not published" wording.
     """
     if _missing(baseline) or _missing(latest):
-        hidden = suppressed_text(lang, min_cell)
-        return (f"{subj}: not published ({hidden})." if lang == "en"
-                else f"{subj}: {hidden}, vrijednost se ne objavljuje.")
+        return t("narr_not_published", lang, subj=subj, hidden=suppressed_text(lang, min_cell))
     b, v = value(baseline, unit, lang), value(latest, unit, lang)
     diff = latest - baseline
     scale = scale_words(unit, lang)
+    verb = t("narr_up" if diff > 0 else "narr_down", lang)
     if _missing(change_se) or significant is None:
-        if lang == "en":
-            verb = "rose" if diff > 0 else "fell" if diff < 0 else "stayed"
-            return f"{subj} {verb} from {b} to {v}{scale}." if diff else f"{subj} stayed at {v}{scale}."
-        noun = "porast" if diff > 0 else "pad"
-        return f"{subj}: {noun} sa {b} na {v}{scale}." if diff else f"{subj}: bez promjene, {v}{scale}."
+        if not diff:
+            return t("narr_no_change", lang, subj=subj, v=v, scale=scale)
+        return t("narr_change", lang, subj=subj, verb=verb, b=b, v=v, scale=scale)
     moe = margin(Z95 * change_se, unit, lang)
-    if lang == "en":
-        if significant:
-            verb = "rose" if diff > 0 else "fell"
-            return f"{subj} {verb} from {b} to {v}{scale} (±{moe}), a significant change."
-        return (f"{subj} went from {b} to {v}{scale} (±{moe}); the change is not "
-                "statistically significant.")
-    if significant:
-        noun = "porast" if diff > 0 else "pad"
-        return f"{subj}: {noun} sa {b} na {v}{scale} (±{moe}), statistički značajna promjena."
-    return f"{subj}: promjena sa {b} na {v}{scale} (±{moe}) nije statistički značajna."
+    key = "narr_change_significant" if significant else "narr_change_not_significant"
+    return t(key, lang, subj=subj, verb=verb, b=b, v=v, scale=scale, moe=moe)
 
 
 def when(period: str, lang: str, through: str | None = None) -> str:
     """``in 2024Q4`` / ``u periodu 2024Q4``; for ``cumulative``: ``up to 2024Q4 (cumulative)``."""
     if period == "cumulative":
-        return (f"up to {through} (cumulative)" if lang == "en"
-                else f"do {through} (kumulativno)") if through else (
-            "cumulative" if lang == "en" else "kumulativno")
-    return f"in {period}" if lang == "en" else f"u periodu {period}"
+        return t("narr_through", lang, through=through) if through else t("val_cumulative", lang)
+    return t("narr_in_period", lang, period=period)
 
 
 def level_sentence(subj: str, unit: str, estimate: float | None, ci_low: float | None,
@@ -79,72 +66,54 @@ def level_sentence(subj: str, unit: str, estimate: float | None, ci_low: float |
     """
     phrase = when(period, lang, through)
     if _missing(estimate):
-        hidden = suppressed_text(lang, min_cell)
-        return (f"{subj} {phrase}: not published ({hidden})." if lang == "en"
-                else f"{subj} {phrase}: {hidden}, vrijednost se ne objavljuje.")
+        return t("narr_level_hidden", lang, subj=subj, when=phrase, hidden=suppressed_text(lang, min_cell))
     v = value(estimate, unit, lang)
     ci = interval(ci_low, ci_high, unit, lang)
-    if lang == "en":
-        return f"{subj} {phrase}: {v}" + (f" (95% CI {ci})." if ci else ".")
-    return f"{subj} {phrase}: {v}" + (f" (95% IP {ci})." if ci else ".")
+    return t("narr_level_ci" if ci else "narr_level", lang, subj=subj, when=phrase, v=v, ci=ci)
 
 
 def comparison_sentence(subj: str, unit: str, place: str, estimate: float | None,
                         ci_low: float | None, ci_high: float | None, average: float | None,
-                        lang: str, min_cell: int = 10) -> str:
-    """A municipality's value against the project average.
+                        lang: str, min_cell: int = 10, city: bool = False) -> str:
+    """A municipality's value against the project average (``city``: the place is a city,
+    "u gradu Livno" rather than "u općini Livno").
 
     The municipality is called higher or lower only when the project average lies outside the
     municipality's 95% interval; otherwise the wording stays neutral. A count is set against
     the project's total instead.
     """
+    where = t("where_city" if city else "where_municipality", lang, place=place)
     if _missing(estimate):
-        hidden = suppressed_text(lang, min_cell)
-        return (f"{subj} in {place}: not published ({hidden})." if lang == "en"
-                else f"{subj} u općini {place}: {hidden}, vrijednost se ne objavljuje.")
+        return t("narr_place_hidden", lang, subj=subj, where=where, hidden=suppressed_text(lang, min_cell))
     v = value(estimate, unit, lang)
     if _missing(average):
-        return f"{subj} in {place}: {v}." if lang == "en" else f"{subj} u općini {place}: {v}."
+        return t("narr_place", lang, subj=subj, where=where, v=v)
     avg = value(average, unit, lang)
-    if _missing(ci_low) or _missing(ci_high):
-        where = "neutral"
-    elif average < ci_low:
-        where = "higher"
-    elif average > ci_high:
-        where = "lower"
-    else:
-        where = "close"
     if unit == "count":  # a count is a part of the project's total, not comparable to it
-        return (f"{subj} in {place}: {v}, of {avg} in the whole project." if lang == "en"
-                else f"{subj} u općini {place}: {v}, od ukupno {avg} u projektu.")
-    if lang == "en":
-        tail = {"higher": f"higher than the project average of {avg}",
-                "lower": f"lower than the project average of {avg}",
-                "close": f"close to the project average of {avg}",
-                "neutral": ""}[where]
-        return f"{subj} in {place}: {v}, {tail}." if tail else f"{subj} in {place}: {v} (project: {avg})."
-    tail = {"higher": f"više od prosjeka projekta ({avg})",
-            "lower": f"niže od prosjeka projekta ({avg})",
-            "close": f"blizu prosjeka projekta ({avg})",
-            "neutral": ""}[where]
-    return (f"{subj} u općini {place}: {v}, {tail}." if tail
-            else f"{subj} u općini {place}: {v} (projekat: {avg}).")
+        how = "count"
+    elif _missing(ci_low) or _missing(ci_high):
+        how = "neutral"
+    elif average < ci_low:
+        how = "higher"
+    elif average > ci_high:
+        how = "lower"
+    else:
+        how = "close"
+    return t(f"narr_place_{how}", lang, subj=subj, where=where, v=v, avg=avg)
 
 
 def people_sentence(subj: str, total: float | None, women: float | None, men: float | None,
                     period: str, lang: str, min_cell: int = 10, by_sex: bool = True) -> str:
     """A count of people in a period, and (``by_sex``) how many of them were women and men."""
     if _missing(total):
-        hidden = suppressed_text(lang, min_cell)
-        return (f"{subj} in {period}: not published ({hidden})." if lang == "en"
-                else f"{subj} u periodu {period}: {hidden}, ne objavljuje se.")
+        return t("narr_people_hidden", lang, subj=subj, period=period, hidden=suppressed_text(lang, min_cell))
     n = value(total, "count", lang)
     parts = []
-    for count, (en, bs) in ((women, ("women", "žene")), (men, ("men", "muškarci"))) if by_sex else ():
+    for count, key in ((women, "narr_women"), (men, "narr_men")) if by_sex else ():
         shown = suppressed_text(lang, min_cell) if _missing(count) else value(count, "count", lang)
-        parts.append(f"{en if lang == 'en' else bs}: {shown}")
+        parts.append(f"{t(key, lang)}: {shown}")
     tail = f" ({', '.join(parts)})" if parts else ""
-    return f"{subj} in {period}: {n}{tail}." if lang == "en" else f"{subj} u periodu {period}: {n}{tail}."
+    return t("narr_people", lang, subj=subj, period=period, n=n, tail=tail)
 
 
 def quarantine_sentence(cells: int, files: int, period: str, lang: str) -> str:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline.config import get_settings
 from pipeline.errors import SpscError
+from pipeline.lang import pick
 from pipeline.reports import data
 from pipeline.reports.text import TEXT, check_lang, t
 
@@ -46,7 +47,7 @@ class Report:
     Args:
         period: the reporting quarter (``2024Q4``).
         municipality: a project municipality (id or name), ``None`` for the whole project.
-        lang: ``en`` or ``bs``.
+        lang: ``en``, ``bs``, ``hr``, ``sr`` (Cyrillic) or ``sr-Latn``.
         warehouse: the DuckDB file ("" or ``None``: the configured one).
         output_dir: where ``figures/`` and ``tables/`` are written ("" or ``None``: nowhere).
         maps_dir: a folder of maps the batch already rendered ("" or ``None``: draw them).
@@ -81,7 +82,7 @@ class Report:
             # what the read copy holds, and whether the warehouse had more, as the report reads it
             self.freshness = freshness(self.settings.db, self.con)
             self.catalogue = load_catalogue(self.setup)
-            self.names = data.municipality_names(self.con)
+            self.names = data.municipality_names(self.con, self.lang)
             self.project = data.project_municipalities(self.con, self.setup.area)
             self.muni = resolve_municipality(municipality, self.project)
             if kind == "profile" and self.muni is None:
@@ -108,6 +109,24 @@ class Report:
         return self.muni if self.kind == "profile" else f"{self.kind}_{self.muni}"
 
     @property
+    def stem(self) -> str:
+        """The stem of this report's files in its language: ``project.en``, ``ribnik.sr``."""
+        return f"{self.slug}.{self.lang}"
+
+    @property
+    def untranslated(self) -> list[str]:
+        """Labels of indicators and results that ``indicators.yml`` gives without this
+        report's language (they are shown in English)."""
+        missing = [r.label.get("en") for r in self.catalogue.results if not r.label.has(self.lang)]
+        missing += [i.label.get("en") for i in self.catalogue.indicators if not i.label.has(self.lang)]
+        return missing
+
+    @property
+    def is_city(self) -> bool:
+        """Whether the report's municipality is a city (``spsc.yml``: ``cities``)."""
+        return self.muni is not None and self.muni in self.setup.config.cities
+
+    @property
     def place(self) -> str | None:
         """The municipality's printed name, ``None`` for the project."""
         return self.names.get(self.muni) if self.muni else None
@@ -119,6 +138,8 @@ class Report:
         if self.muni is None:
             return t("title_project", self.lang, period=self.period, project=name)
         key = "title_profile" if self.kind == "profile" else "title_quarterly_muni"
+        if key == "title_profile" and self.is_city:
+            key = "title_profile_city"
         return t(key, self.lang, period=self.period, municipality=self.place, project=name)
 
     @property
@@ -177,14 +198,14 @@ class Report:
             return self.names.get(value, value)
         if dimension in self.dimensions:
             labels = self.dimensions[dimension]["values"].get(value)
-            return labels.get(self.lang, value) if labels else str(value)
+            return pick(labels, self.lang)[0] if labels else str(value)
         key = f"val_{value}"
         return t(key, self.lang) if key in TEXT else str(value)
 
     def dimension_name(self, dimension: str) -> str:
         """How a breakdown is named: Sex, Age group, or the question's label."""
         if dimension in self.dimensions:
-            return self.dimensions[dimension]["label"].get(self.lang, dimension)
+            return pick(self.dimensions[dimension]["label"], self.lang)[0] or dimension
         key = f"dim_{dimension}"
         return t(key, self.lang) if key in TEXT else dimension
 
@@ -258,7 +279,7 @@ class Report:
         self.html("".join(f"<p{cls}>{html_lib.escape(s)}</p>" for s in sentences if s))
 
     def table(self, name: str, tidy: pd.DataFrame, shown: pd.DataFrame | None = None) -> None:
-        """Show a table and write its tidy form to ``tables/<slug>__<name>.csv`` and ``.xlsx``.
+        """Show a table and write its tidy form to ``tables/<stem>__<name>.csv`` and ``.xlsx``.
 
         Args:
             name: the table's file name part.
@@ -268,18 +289,18 @@ class Report:
         from pipeline.reports.tables import to_html, write_table
 
         if self.output_dir is not None:
-            write_table(tidy, self.output_dir / "tables" / f"{self.slug}__{name}", sheet=name)
+            write_table(tidy, self.output_dir / "tables" / f"{self.stem}__{name}", sheet=name)
         self.html(to_html(tidy if shown is None else shown))
 
     def figure(self, name: str, fig) -> None:
-        """Show a figure and write it to ``figures/<slug>__<name>.png``."""
+        """Show a figure and write it to ``figures/<stem>__<name>.png``."""
         from pipeline.reports.report_maps import png_bytes
 
         png = png_bytes(fig, FIGURE_DPI)
         if self.output_dir is not None:
             folder = self.output_dir / "figures"
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{self.slug}__{name}.png").write_bytes(png)
+            (folder / f"{self.stem}__{name}.png").write_bytes(png)
         self.image(png)
 
     def image(self, png: bytes) -> None:

@@ -2,8 +2,8 @@
 
 Every report of a batch shows the same project-wide maps (overview of the project area, the
 mapped indicator by municipality and its change since baseline, cross-entity ties of the
-quarter when the project counts them), so the batch draws them once into its ``figures/``
-folder with a small manifest and the notebooks embed those PNGs; a notebook run on its own
+quarter when the project counts them), so the batch draws them once per language into its
+``figures/`` folder with a small manifest and the notebooks embed those PNGs; a notebook run on its own
 draws them itself. The mapped indicator is ``maps.indicator`` of ``spsc.yml``, else the first
 survey indicator broken down by municipality. Without the boundary files, or for a project
 without municipalities, the maps are skipped with a one-line reason and the rest of the
@@ -21,7 +21,7 @@ from pipeline.config import Settings
 from pipeline.errors import SpscError
 
 MAP_NAMES = ("overview", "indicator", "change", "ties")
-MANIFEST = "maps.json"
+MANIFEST = "maps.{lang}.json"  # one per language, beside map_<name>.<lang>.png
 DPI = 120  # 1600 x 900 px for the 16:9 maps: sharp in HTML, small enough to embed
 
 
@@ -51,7 +51,7 @@ def render_maps(settings: Settings, values: pd.DataFrame, changes: pd.DataFrame,
         values, changes, ties: ``indicator_values``, ``indicator_changes``,
             ``cross_entity_ties`` as read by :mod:`pipeline.reports.data`.
         period: the report's quarter.
-        lang: ``en`` or ``bs``.
+        lang: a report language (municipality names in Cyrillic for ``sr``).
         catalogue: the project's catalogue (default: loaded from the settings' project).
     """
     from pipeline.indicators.catalogue import load_catalogue
@@ -110,16 +110,17 @@ def png_bytes(fig, dpi: int = DPI) -> bytes:
 
 def write_maps(folder: Path, settings: Settings, values: pd.DataFrame, changes: pd.DataFrame,
                ties: pd.DataFrame, period: str, lang: str, catalogue=None) -> dict:
-    """Render the maps once into ``folder`` (``map_<name>.png``) with a manifest; returns it."""
+    """Render the maps once into ``folder`` (``map_<name>.<lang>.png``) with a manifest
+    (``maps.<lang>.json``); returns it."""
     folder.mkdir(parents=True, exist_ok=True)
     figures, reason = render_maps(settings, values, changes, ties, period, lang, catalogue)
     files = {}
     for name, fig in figures.items():
-        path = folder / f"map_{name}.png"
+        path = folder / f"map_{name}.{lang}.png"
         path.write_bytes(png_bytes(fig))
         files[name] = path.name
     manifest = {"period": period, "lang": lang, "maps": files, "unavailable": reason}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    (folder / MANIFEST.format(lang=lang)).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return manifest
 
 
@@ -127,7 +128,7 @@ def cached_maps(folder: Path | None, period: str, lang: str) -> dict | None:
     """The manifest of maps already rendered for this period and language, or ``None``."""
     if not folder:
         return None
-    path = Path(folder) / MANIFEST
+    path = Path(folder) / MANIFEST.format(lang=lang)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

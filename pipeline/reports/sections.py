@@ -8,7 +8,7 @@ activities list and the maps appear only when the project has the attendance dat
 municipalities they need. They work for the project (``rep.muni is None``) and for one
 municipality, which they compare with the project. Every number comes from
 ``indicator_values`` / ``indicator_changes``; suppressed cells appear as "n < 10" (or
-"n < 10 (potisnuto)"), never as a number.
+"n < 10 (potisnuto)" and the like, from the language's catalogue), never as a number.
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ def title(rep: Report) -> None:
     """The report's title, subtitle and scope."""
     rep.html(f"<h1>{html.escape(rep.title)}</h1>"
              f'<p class="subtitle">{html.escape(rep.subtitle)}</p>')
+    missing = rep.untranslated
+    if missing:  # indicators.yml lacks this language for some labels: they are in English
+        rep.paragraphs([t("translation_missing", rep.lang, labels="; ".join(missing))], css="note")
 
 
 # ---------------------------------------------------------------------------- headline
@@ -109,9 +112,9 @@ def headline_items(rep: Report) -> list[dict]:
             extra = f"{t(word, lang)}: {shown_cell(rep, total, unit, with_ci=False)}"
             sentence = narrative.comparison_sentence(
                 subj, unit, rep.place, _num(cell), _num(cell, "ci_low"), _num(cell, "ci_high"),
-                _num(total), lang, rep.min_cell)
+                _num(total), lang, rep.min_cell, city=rep.is_city)
         ci = "" if cell is None else interval(cell["ci_low"], cell["ci_high"], unit, lang)
-        detail = [when] + ([f"95% {'CI' if lang == 'en' else 'IP'} {ci}"] if ci else []) \
+        detail = [when] + ([f"95% {t('ci_abbr', lang)} {ci}"] if ci else []) \
             + ([extra] if extra else [])
         # a municipality without a cell had nobody behind it: fewer than min_cell people
         empty = suppressed_text(lang, rep.min_cell) if rep.muni is not None else "–"
@@ -163,7 +166,7 @@ def donor_table(rep: Report) -> None:
     lang = rep.lang
     if rep.muni is None:
         # imported here: it brings the indicator engine (scipy), which a profile never needs
-        from pipeline.indicators.donor_table import STATUS, localise
+        from pipeline.indicators.donor_table import localise
 
         table = rep.donor()
         shown_rows = []
@@ -172,13 +175,13 @@ def donor_table(rep: Report) -> None:
             cell = donor_cell(row)
             target = value(_num(row, "target"), unit, lang)
             shown_rows.append({
-                t("col_result", lang): row["result"], t("col_indicator", lang): row[f"label_{lang}"],
+                t("col_result", lang): row["result"], t("col_indicator", lang): rep.label(row["indicator_id"]),
                 t("col_baseline", lang): value(_num(row, "baseline"), unit, lang),
                 t("col_milestone", lang): value(_num(row, "milestone"), unit, lang),
                 t("col_target", lang): f"{target} ({row['target_period']})" if target else "",
                 t("col_value", lang): shown_cell(rep, cell, unit) if row["measured_in"] else "",
                 t("col_period", lang): row["measured_in"] or "",
-                t("col_status", lang): STATUS[row["status"]][lang]})
+                t("col_status", lang): t(f"status.{row['status']}", lang)})
         tidy = localise(table, "en", rep.min_cell, bilingual=True, rounded=False)
         tidy.insert(1, "indicator_id", table["indicator_id"])
         tidy["suppressed"] = [("suppressed" in (n or [])) for n in table["notes"]]
@@ -290,7 +293,7 @@ def _indicator_figure(rep: Report, ind, period: str, when: str) -> pd.DataFrame:
     total = rep.cell(ind.id, period)
     rep.paragraphs([narrative.comparison_sentence(
         subj, unit, rep.place, _num(own), _num(own, "ci_low"), _num(own, "ci_high"), _num(total),
-        lang, rep.min_cell)])
+        lang, rep.min_cell, city=rep.is_city)])
     cells = _municipality_cells(rep, ind.id, period)
     if not cells.empty:
         reference = None if ind.unit == "count" else _num(total)
@@ -362,7 +365,7 @@ def change(rep: Report) -> None:
             rep.min_cell))
         change_text = suppressed_text(lang, rep.min_cell) if hidden else (
             f"{_signed(r['change'], unit, lang)} "
-            f"({_signed(r['ci_low'], unit, lang)} {'to' if lang == 'en' else 'do'} "
+            f"({_signed(r['ci_low'], unit, lang)} {t('range_to', lang)} "
             f"{_signed(r['ci_high'], unit, lang)})")
         shown.append({
             t("col_indicator", lang): rep.label(ind.id),
@@ -434,7 +437,7 @@ def youth_summary(rep: Report) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
             total = rep.cell(ind.id, own_period)
             sentences.append(narrative.comparison_sentence(
                 subj, unit, rep.place, _num(row), _num(row, "ci_low"), _num(row, "ci_high"),
-                _num(total), lang, rep.min_cell))
+                _num(total), lang, rep.min_cell, city=rep.is_city))
         tidy_rows.append({"indicator_id": ind.id, "period": own_period,
                           "scope": rep.muni or "total", "estimate": _num(row),
                           "ci_low": _num(row, "ci_low"), "ci_high": _num(row, "ci_high"),
@@ -496,7 +499,7 @@ def activities(rep: Report) -> None:
     if events.empty:
         rep.paragraphs([t("no_events", lang, period=rep.period)], css="note")
         return
-    date_format = "%Y-%m-%d" if lang == "en" else "%d.%m.%Y."
+    date_format = t("date_format", lang)
     shown = pd.DataFrame({
         t("col_date", lang): [pd.Timestamp(d).strftime(date_format) for d in events["date"]],
         t("col_event_type", lang): [rep.event_label(e) for e in events["event_type"]],
@@ -533,7 +536,7 @@ def maps(rep: Report) -> None:
             if rep.output_dir is not None:
                 folder = rep.output_dir / "figures"
                 folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{rep.slug}__map_{name}.png").write_bytes(png)
+                (folder / f"{rep.stem}__map_{name}.png").write_bytes(png)
             rep.image(png)
     if reason:
         rep.paragraphs([t("maps_unavailable", rep.lang, reason=reason)], css="note")
