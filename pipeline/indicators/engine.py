@@ -839,6 +839,7 @@ def build(settings: Settings, catalogue: Catalogue | None = None,
 
     ``wait``: seconds to queue behind another writer (default: the ``write_wait`` setting).
     """
+    from pipeline.cleaning.apply import refresh_effects
     from pipeline.warehouse import migrate
     from pipeline.warehouse.setup import mark_project_area
 
@@ -851,6 +852,7 @@ def build(settings: Settings, catalogue: Catalogue | None = None,
         books: dict[str, FormCodebook] = read_codebooks(con)
         plans, notes = plan_sources(catalogue, project, books)
         with transaction(con):
+            refresh_effects(con)  # the cleaning logs' decisions, against the data as now loaded
             respondents = build_respondents(con, project, books)
             mark_project_area(con, project.area)
         values = compute_values(con, catalogue, settings, plans=plans)

@@ -76,6 +76,7 @@ class Paths(BaseModel):
     indicators: str = "indicators.yml"
     results_framework: str = "results_framework.xlsx"
     aliases: str = "aliases"
+    cleaning: str = "cleaning"
     boundaries: str | None = None  # default: <raw>/boundaries
 
 
