@@ -43,7 +43,12 @@ def apply_command(
 ) -> None:
     """Validate and register cleaning logs; their decisions are applied now and at every later
     load and build (a log with a bad row is refused whole, each bad row named)."""
-    from pipeline.cleaning.apply import project_relative, refresh_effects, register_log, unregister_log
+    from pipeline.cleaning.apply import (
+        project_relative,
+        refresh_effects,
+        register_log,
+        unregister_log,
+    )
     from pipeline.cleaning.log import read_log
     from pipeline.warehouse import connect, migrate, transaction
     from pipeline.warehouse.setup import bound_secret
