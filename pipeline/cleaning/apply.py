@@ -275,14 +275,15 @@ def refresh_effects(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             value, has = before.get((int(r["submission_id"]), r["question"]), (None, False))
             frame.at[i, "value_before"] = value
             frame.at[i, "has_answer"] = has
-            if not same_value(r["_type"], r["_choices"], r["_old"], value):
+            old = _none(r["_old"])
+            if not same_value(r["_type"], r["_choices"], old, value):
                 shown = "empty" if value is None else repr(value)
-                expected = "empty" if r["_old"] is None else repr(r["_old"])
+                expected = "empty" if old is None else repr(old)
                 frame.at[i, "status"] = "stale"
                 frame.at[i, "detail"] = f"the data changed since this decision: the answer is {shown}, the log expected {expected}"
                 continue
             if r["change_type"] == "change_response":
-                new, why = typed_value(r["_type"], r["_choices"], r["_new"])
+                new, why = typed_value(r["_type"], r["_choices"], _none(r["_new"]))
                 if why:
                     frame.at[i, "status"], frame.at[i, "detail"] = "refused", f"new_value {why}"
                     continue
@@ -305,7 +306,10 @@ def refresh_effects(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def _none(value):
-    return None if value is None or (isinstance(value, float) and value != value) else value
+    """``None`` for every missing marker pandas may put in an object column (None, NaN, NA)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return value
 
 
 # --------------------------------------------------------------------------- reading back

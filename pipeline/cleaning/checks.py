@@ -209,7 +209,8 @@ def quarantined_cells(con, wave: str | None, form: str | None) -> list[dict]:
     if form:
         sql += " and s.form_id = ?"
         params.append(form)
-    return [_finding(k, c, v, f"the load set this answer missing: {why}", "quarantined_cell", f, w)
+    # the answer as loaded is empty: that is the old_value a decision on it is checked against
+    return [_finding(k, c, None, f"the load set this answer ({v!r}) missing: {why}", "quarantined_cell", f, w)
             for k, c, v, why, f, w in con.execute(sql + " order by s.wave, s.submission_id", params).fetchall()]
 
 

@@ -116,6 +116,17 @@ TEXT: dict[str, dict[str, str]] = {
                                  "(not loaded); their reasons:",
                            "bs": "{cells} ćelija u {files} datoteka za {period} je izdvojeno "
                                  "(nije učitano); razlozi:"},
+    "cleaning_applied": {"en": "{applied} decisions of {logs} cleaning logs were applied to the survey "
+                                 "answers ({removed} interviews removed, {changed} answers changed or emptied, "
+                                 "{confirmed} confirmed as they are); {not_applied} were not applied "
+                                 "('spsc clean status').",
+                         "bs": "Primijenjeno je {applied} odluka iz {logs} dnevnika čišćenja podataka "
+                               "({removed} intervjua uklonjeno, {changed} odgovora izmijenjeno ili ispražnjeno, "
+                               "{confirmed} potvrđeno); {not_applied} nije primijenjeno ('spsc clean status')."},
+    "no_cleaning": {"en": "No cleaning log was applied to the survey answers.",
+                    "bs": "Na odgovore iz istraživanja nije primijenjen nijedan dnevnik čišćenja podataka."},
+    "prov_cleaning": {"en": "Cleaning log {file} (sha256 {sha}): {applied} of {decisions} decisions applied.",
+                      "bs": "Dnevnik čišćenja {file} (sha256 {sha}): primijenjeno {applied} od {decisions} odluka."},
     "quarantine_project_wide": {"en": "Data-quality notes cover the whole project.",
                                 "bs": "Napomene o kvalitetu podataka odnose se na cijeli projekat."},
     "maps_unavailable": {"en": "Maps are not available: {reason}",
