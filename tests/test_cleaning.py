@@ -95,6 +95,7 @@ def applied(sample, tmp_path_factory):
         [ok.iloc[4]["_uuid"], "trust_municipality", "change_response", "3",
          str((int(ok.iloc[4]["trust/trust_municipality"]) + 1) % 11), "made on another download", "ana", ""],
     ]
+    assert _spsc("snapshot", "--period", "2024Q4") == 0   # the quarter was reported before the log
     folder = sample.root / "cleaning"
     folder.mkdir(exist_ok=True)
     log = _write_log(folder / "2024Q4_backchecks.csv", rows)
@@ -134,6 +135,24 @@ def test_each_change_type_changes_the_marts_and_the_published_numbers_as_written
 
     key = respondent_key_of(load_secret(s.secret_path), ok.iloc[2]["_uuid"])
     assert query(s, "select count(*) from stg_survey__submissions where respondent_key = ? and is_current", [key])[0][0] == 1
+
+
+def test_a_reported_quarter_restates_a_later_log_only_with_restate(sample, applied, capsys):
+    from pipeline.checks.snapshots import published_values
+    from pipeline.warehouse import connect
+
+    capsys.readouterr()
+    assert _spsc("diff", "--period", "2024Q4") == 0
+    out = capsys.readouterr().out
+    assert "cleaning logs since the snapshot: cleaning/2024Q4_backchecks.csv" in out
+    con = connect(sample.settings.db, read_only=True)
+    try:
+        kept = published_values(con, "2024Q4")
+    finally:
+        con.close()
+    row = kept[(kept["indicator_id"] == "trust_municipality_high") & (kept["period"] == "2024Q4")
+               & (kept["dimension"] == "total")].iloc[0]
+    assert (row["estimate"], row["n"]) == (pytest.approx(applied.before["trust"][0]), applied.before["trust"][1])
 
 
 def test_a_stale_decision_is_not_applied_and_is_reported(sample, applied, capsys):
@@ -220,7 +239,7 @@ def _score(draft: pd.DataFrame, truth: dict, check: str) -> tuple[int, int, int]
 def test_checks_find_the_planted_cases_and_few_others(sample, tmp_path, capsys):
     out = tmp_path / "draft.csv"
     assert _spsc("clean", "checks", "--out", str(out)) == 0
-    draft = pd.read_csv(out, dtype=str, engine="calamine")
+    draft = pd.read_csv(out, dtype=str)
     assert draft["change_type"].isna().all() and draft["issue"].notna().all()
     scores = {c: _score(draft, sample.truth, c) for c in ("short_interview", "straight_lining", "soft_duplicate")}
     for check, (hits, found, planted) in scores.items():
@@ -237,5 +256,5 @@ def test_checks_find_the_planted_cases_and_few_others(sample, tmp_path, capsys):
     decided.to_csv(tmp_path / "decided.csv", index=False)
     assert _spsc("clean", "apply", str(tmp_path / "decided.csv")) == 0
     assert _spsc("clean", "checks", "--out", str(out)) == 0
-    again = pd.read_csv(out, dtype=str, engine="calamine")
+    again = pd.read_csv(out, dtype=str)
     assert not set(decided["uuid"]) & set(again.loc[again["check"] == "short_interview", "uuid"])

@@ -43,3 +43,6 @@ create table if not exists cleaning_effects (
     status          varchar not null,   -- applied, stale, not_found, refused, overridden
     detail          varchar
 );
+
+-- the cleaning logs behind a snapshot's numbers (JSON: file, sha256, decisions, applied)
+alter table period_snapshots add column if not exists cleaning_logs varchar;
