@@ -135,6 +135,14 @@ def test_each_change_type_changes_the_marts_and_the_published_numbers_as_written
 
     key = respondent_key_of(load_secret(s.secret_path), ok.iloc[2]["_uuid"])
     assert query(s, "select count(*) from stg_survey__submissions where respondent_key = ? and is_current", [key])[0][0] == 1
+    # ... and spsc quarantine shows it with the log's reason
+    from pipeline.ingest.survey_quarantine import read_quarantine
+
+    removed = read_quarantine(s)
+    removed = removed[removed["action"] == "removed"]
+    assert len(removed) == 1
+    assert removed.iloc[0]["reason"] == "removed by cleaning/2024Q4_backchecks.csv row 4: interview not done (back-check)"
+    assert removed.iloc[0]["file_name"] == "citizen_survey_2024Q4.xlsx"
 
 
 def test_a_reported_quarter_restates_a_later_log_only_with_restate(sample, applied, capsys):
