@@ -266,3 +266,59 @@ def test_checks_find_the_planted_cases_and_few_others(sample, tmp_path, capsys):
     assert _spsc("clean", "checks", "--out", str(out)) == 0
     again = pd.read_csv(out, dtype=str)
     assert not set(decided["uuid"]) & set(again.loc[again["check"] == "short_interview", "uuid"])
+
+
+# ------------------------------------------------------------------ small fixtures, no warehouse
+@pytest.mark.parametrize(("qtype", "value", "stored", "why"), [
+    ("select_one", "secondary", "secondary", None),
+    ("select_one", "phd", None, "'phd' is not a choice"),
+    ("select_multiple", "friend  neighbour friend", "friend neighbour", None),
+    ("select_multiple", "friend boss", None, "'boss' not a choice"),
+    ("integer", "19.0", "19", None),
+    ("integer", "19.5", None, "not a whole number"),
+    ("decimal", "2,5", "2.5", None),
+    ("decimal", "many", None, "not a number"),
+    ("date", "2024-10-03", "2024-10-03", None),
+    ("date", "03.10.2024", None, "not a date"),
+    ("text", "  anything ", "anything", None),
+])
+def test_a_new_value_is_validated_like_a_raw_answer(qtype, value, stored, why):
+    from pipeline.cleaning.apply import typed_value
+
+    choices = {"select_one": ["primary_or_less", "secondary", "tertiary"],
+               "select_multiple": ["neighbour", "colleague", "friend"]}.get(qtype, [])
+    got, problem = typed_value(qtype, choices, value)
+    assert got == stored
+    assert (problem is None) if why is None else (why in problem)
+
+
+def _book():
+    from pipeline.indicators.sources import FormCodebook, QuestionInfo
+
+    book = FormCodebook("f")
+    for path, qtype, lst in [("start", "start", None), ("end", "end", None), ("muni", "text", None),
+                             ("hh/income", "integer", None), ("hh/source", "select_one", "src"),
+                             ("hh/source_other", "text", None)]:
+        book.questions[path] = QuestionInfo(path, path.rsplit("/", 1)[-1], qtype, lst, None, path, path)
+    book.choices["src"] = {"salary": {"en": "Salary", "bs": "Plata"}, "pension": {"en": "Pension", "bs": "Penzija"}}
+    return book
+
+
+def test_outliers_are_robust_per_municipality_and_other_texts_that_repeat_a_choice_are_found():
+    from pipeline.cleaning.checks import DEFAULTS, check_form
+
+    incomes = [500, 520, 480, 510, 530, 490, 505, 515, 495, 500, 5000, 20]
+    wide = pd.DataFrame({
+        "respondent_key": [f"r{i}" for i in range(12)], "wave": "2024Q4", "muni": "drvar",
+        "start": [f"2024-10-0{1 + i % 9} 10:00:00" for i in range(12)],
+        "end": [f"2024-10-0{1 + i % 9} 10:30:00" for i in range(12)],
+        "hh/income": [str(x) for x in incomes],
+        "hh/source": "salary", "hh/source_other": [None] * 10 + ["Penzija", "salary "],
+    })
+    found = check_form(wide, _book(), {"municipality": "muni"}, [], dict(DEFAULTS), "f")
+    outliers = {(f["respondent_key"], f["old_value"]) for f in found if f["check"] == "outlier"}
+    assert outliers == {("r10", "5000"), ("r11", "20")}
+    other = sorted((f["respondent_key"], f["issue"]) for f in found if f["check"] == "other_repeats_choice")
+    assert [k for k, _ in other] == ["r10", "r11"]
+    assert "the choice 'pension'" in other[0][1] and "the choice 'salary'" in other[1][1]
+    assert not [f for f in found if f["check"] in ("short_interview", "straight_lining")]

@@ -11,7 +11,7 @@ logs applied, refusals left out) and skip findings a registered log already deci
   the scale's lowest or highest answer (trusting no one is an attitude, not a pattern);
 * ``outlier``: a numeric answer far from its form's and municipality's median, robustly
   (``|x - median| / (1.4826 MAD) > outlier_mad``, groups of at least 10 answers); rating
-  scales (at most 11 distinct values) and battery items are not checked;
+  scales (every answer within 0-10) and battery items are not checked;
 * ``soft_duplicate``: two submissions of a form on one day in one municipality (Kobo's
   enumerator account is dropped at load as personal) that agree on at least
   ``duplicate_share`` of the answers both gave;
@@ -120,7 +120,7 @@ def check_form(wide: pd.DataFrame, book, roles: dict[str, str], scores: list[lis
         if ty not in _NUMERIC or p in role_paths or p in in_battery:
             continue
         x = pd.to_numeric(wide[p], errors="coerce")
-        if x.nunique() <= 11:
+        if x.dropna().between(0, 10).all():
             continue  # a rating scale (0-10): its ends are answers, not outliers
         groups = wide[muni].fillna("") if muni in wide else pd.Series("", index=wide.index)
         for _, idx in x.groupby([groups, wide["wave"]]).groups.items():
