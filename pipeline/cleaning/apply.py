@@ -145,6 +145,11 @@ def check_against_forms(con: duckdb.DuckDBPyConnection, decisions: list[Decision
         forms = forms_of.get(key) or set(books)
         found = [(b, b.find(d.question)) for f, b in books.items() if f in forms]
         hits = [(b, q) for b, (q, _) in found if q is not None]
+        hits = [(b, q) for b, q in hits if not q.repeat_path] or hits
+        if hits and all(q.repeat_path for _, q in hits):
+            problems.append(f"row {d.row}: {hits[0][1].path} is inside the repeat group {hits[0][1].repeat_path}: "
+                            "decisions on repeat-group answers are not supported yet (remove_survey is)")
+            continue
         if not hits:
             why = next((w for _, (_, w) in found if w), None) if len(found) == 1 else None
             problems.append(f"row {d.row}: {why or f'no loaded form has a question {d.question!r}'}")
@@ -251,7 +256,8 @@ def refresh_effects(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 continue
             book = books.get(form_id)
             q, why = book.find(d.question) if book is not None else (None, f"form {form_id} has no codebook")
-            if q is None:
+            if q is None or q.repeat_path:
+                why = why or f"{q.path} is inside a repeat group (not supported yet)"
                 rows.append({**row, "status": "refused", "detail": why})
                 continue
             row["question"] = q.path
