@@ -181,13 +181,16 @@ def test_a_log_with_a_bad_row_is_refused_whole_with_file_row_and_reason(sample, 
         [ok.iloc[6]["_uuid"], "education", "change_response", "phd", ok.iloc[6]["demographics/education"],
          "not a choice", "", ""],
         [ok.iloc[7]["_uuid"], "sex", "delete", "", "", "bad change type", "", ""],
+        [ok.iloc[8]["_uuid"], "age", "change_response", "199", ok.iloc[8]["demographics/age"],
+         "outside the form's range", "", ""],
     ])
     before = query(sample.settings, "select count(*) from cleaning_decisions")[0][0]
     capsys.readouterr()
     assert _spsc("clean", "apply", bad) == 1
     err = capsys.readouterr().err
-    assert "bad.csv" in err and "2 bad rows, nothing of this log applied" in err
+    assert "bad.csv" in err and "3 bad rows, nothing of this log applied" in err
     assert "row 3: new_value 'phd' is not a choice" in err and "row 4: change_type 'delete'" in err
+    assert "row 5: new_value 199 is outside 18-95 (the form's constraint)" in err
     assert query(sample.settings, "select count(*) from cleaning_decisions")[0][0] == before
 
 

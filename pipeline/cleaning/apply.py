@@ -46,11 +46,13 @@ def respondent_key_of(secret: bytes, uuid: str) -> str:
 
 # --------------------------------------------------------------------------- values
 
-def typed_value(qtype: str, choices: list[str], value: str | None) -> tuple[str | None, str | None]:
+def typed_value(qtype: str, choices: list[str], value: str | None,
+                bounds: tuple[float | None, float | None] = (None, None)) -> tuple[str | None, str | None]:
     """The text a value is stored as for a question of ``qtype``, or why it is not valid.
 
     The same rules as raw answers: a select_one must be a choice, a select_multiple choices
-    separated by spaces, a number a number (integers without decimals), a date a date.
+    separated by spaces, a number a number (integers without decimals) within the range of
+    the form's constraint (``bounds``), a date a date.
     """
     if value is None:
         return None, None
@@ -72,6 +74,10 @@ def typed_value(qtype: str, choices: list[str], value: str | None) -> tuple[str 
             return None, f"{text!r} is not a number"
         if number != number or number in (float("inf"), float("-inf")):
             return None, f"{text!r} is not a number"
+        lo, hi = bounds
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            return None, f"{text} is outside {lo if lo is not None else '-inf':g}-{hi if hi is not None else 'inf':g} " \
+                         "(the form's constraint)"
         if qtype == "integer":
             if not number.is_integer():
                 return None, f"{text!r} is not a whole number"
@@ -122,12 +128,24 @@ def _choices(book, q) -> list[str]:
     return book.choice_names(q) if q.list_name else []
 
 
+def _bounds(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """(form, question path) -> the range of its constraint (the latest form version's)."""
+    from pipeline.ingest.survey_schema import constraint_range
+
+    rows = con.execute("""
+        select q.form_id, q.question, arg_max(q.constraint_expr, f.loaded_at)
+        from codebook_questions q left join survey_forms f using (form_id, form_version)
+        where q.constraint_expr is not null group by all""").fetchall()
+    return {(f, q): constraint_range(c) for f, q, c in rows}
+
+
 def check_against_forms(con: duckdb.DuckDBPyConnection, decisions: list[Decision],
                         keys: list[str]) -> list[str]:
     """Problems of decisions that no data can fix: a question no loaded form has, or a new
     value that is not valid for the question (checked against the form of the submission the
     uuid names, else every form that has the question)."""
     books = _codebooks(con)
+    bounds = _bounds(con)
     forms_of: dict[str, set[str]] = {}
     if keys:
         con.register("_clean_keys", pd.DataFrame({"respondent_key": keys}, dtype=object))
@@ -155,7 +173,8 @@ def check_against_forms(con: duckdb.DuckDBPyConnection, decisions: list[Decision
             problems.append(f"row {d.row}: {why or f'no loaded form has a question {d.question!r}'}")
             continue
         if d.change_type == "change_response":
-            errors = [typed_value(q.type, _choices(b, q), d.new_value)[1] for b, q in hits]
+            errors = [typed_value(q.type, _choices(b, q), d.new_value, bounds.get((b.form_id, q.path), (None, None)))[1]
+                      for b, q in hits]
             if all(errors):
                 problems.append(f"row {d.row}: new_value {errors[0]} ({hits[0][1].path})")
     return problems
@@ -238,6 +257,7 @@ def refresh_effects(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     finally:
         con.unregister("_clean_dec")
     books = _codebooks(con)
+    bounds = _bounds(con)
     subs: dict[tuple[int, int], list[tuple]] = {}
     for r in matched.itertuples(index=False):
         subs.setdefault((int(r.log_id), int(r.log_row)), []).append((int(r.submission_id), r.form_id, r.wave))
@@ -262,6 +282,7 @@ def refresh_effects(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 continue
             row["question"] = q.path
             row["_type"], row["_choices"] = q.type, _choices(book, q)
+            row["_bounds"] = bounds.get((form_id, q.path), (None, None))
             row["_old"], row["_new"] = _none(d.old_value), _none(d.new_value)
             rows.append(row)
     frame = pd.DataFrame(rows)
@@ -289,7 +310,7 @@ def refresh_effects(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 frame.at[i, "detail"] = f"the data changed since this decision: the answer is {shown}, the log expected {expected}"
                 continue
             if r["change_type"] == "change_response":
-                new, why = typed_value(r["_type"], r["_choices"], _none(r["_new"]))
+                new, why = typed_value(r["_type"], r["_choices"], _none(r["_new"]), r["_bounds"])
                 if why:
                     frame.at[i, "status"], frame.at[i, "detail"] = "refused", f"new_value {why}"
                     continue
