@@ -116,13 +116,14 @@ TEXT: dict[str, dict[str, str]] = {
                                  "(not loaded); their reasons:",
                            "bs": "{cells} ćelija u {files} datoteka za {period} je izdvojeno "
                                  "(nije učitano); razlozi:"},
-    "cleaning_applied": {"en": "{applied} decisions of {logs} cleaning logs were applied to the survey "
-                                 "answers ({removed} interviews removed, {changed} answers changed or emptied, "
-                                 "{confirmed} confirmed as they are); {not_applied} were not applied "
-                                 "('spsc clean status').",
-                         "bs": "Primijenjeno je {applied} odluka iz {logs} dnevnika čišćenja podataka "
-                               "({removed} intervjua uklonjeno, {changed} odgovora izmijenjeno ili ispražnjeno, "
-                               "{confirmed} potvrđeno); {not_applied} nije primijenjeno ('spsc clean status')."},
+    "cleaning_applied": {"en": "Cleaning logs: {applied} decisions applied to the survey answers "
+                                 "({removed} interviews removed, {changed} answers changed or emptied, "
+                                 "{confirmed} confirmed as they are), {not_applied} not applied "
+                                 "('spsc clean status'); the logs are named under \"How this report was made\".",
+                         "bs": "Dnevnici čišćenja podataka: primijenjeno odluka {applied} "
+                               "(uklonjeno intervjua {removed}, izmijenjeno ili ispražnjeno odgovora {changed}, "
+                               "potvrđeno {confirmed}), nije primijenjeno {not_applied} ('spsc clean status'); "
+                               "dnevnici su navedeni pod \"Kako je izvještaj napravljen\"."},
     "no_cleaning": {"en": "No cleaning log was applied to the survey answers.",
                     "bs": "Na odgovore iz istraživanja nije primijenjen nijedan dnevnik čišćenja podataka."},
     "prov_cleaning": {"en": "Cleaning log {file} (sha256 {sha}): {applied} of {decisions} decisions applied.",
