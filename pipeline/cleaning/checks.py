@@ -6,8 +6,9 @@ submission of a soft duplicate). The checks read the marts (current submissions,
 logs applied, refusals left out) and skip findings a registered log already decided:
 
 * ``short_interview``: ``end`` minus ``start`` shorter than ``min_duration_minutes``;
-* ``straight_lining``: the same answer to every item of a battery (the form's scores, else
-  every group of at least ``battery_min_items`` numeric or same-list questions), other than
+* ``straight_lining``: the same answer to every item of a battery of at least
+  ``battery_min_items`` items (the form's scores, else every group of numeric or same-list
+  questions), other than
   the scale's lowest or highest answer (trusting no one is an attitude, not a pattern);
 * ``outlier``: a numeric answer far from its form's and municipality's median, robustly
   (``|x - median| / (1.4826 MAD) > outlier_mad``, groups of at least 10 answers); rating
@@ -94,7 +95,9 @@ def check_form(wide: pd.DataFrame, book, roles: dict[str, str], scores: list[lis
                                 f"{r[ends[0]]}): shorter than {limit:g} minutes",
                                 "short_interview", form_id, r["wave"]))
     # straight-lining
-    batteries = [b for b in scores if len(b) >= 3] or _batteries(questions, book, t["battery_min_items"])
+    # fewer items than battery_min_items agree by chance too often (4 items on a 1-5 scale)
+    batteries = [b for b in scores if len(b) >= t["battery_min_items"]] or \
+        _batteries(questions, book, t["battery_min_items"])
     for items in batteries:
         items = [p for p in items if p in wide]
         if len(items) < 3:
