@@ -237,6 +237,29 @@ def _has_cleaning(con: duckdb.DuckDBPyConnection) -> bool:
                             " and table_schema = 'main'").fetchall()[0][0])
 
 
+_EFFECTS_COLUMNS = ("log_id integer, log_row integer, submission_id bigint, form_id varchar, wave varchar, "
+                    "question varchar, change_type varchar, value_before varchar, new_value varchar, "
+                    "has_answer boolean, status varchar, detail varchar")
+
+
+def ensure_cleaned_answers(con: duckdb.DuckDBPyConnection) -> None:
+    """Make sure the cleaned answers the indicator engine reads exist: a warehouse creates them
+    at every load and build; tables assembled by hand (benchmarks) get the model over an empty
+    ``cleaning_effects``, i.e. the answers as loaded."""
+    from pipeline.ingest.survey_models import model_sql
+
+    def exists(name: str) -> bool:
+        return bool(con.execute("select count(*) from (select view_name as n from duckdb_views() union all "
+                                "select table_name from duckdb_tables()) where n = ?", [name]).fetchall()[0][0])
+
+    if exists("int_survey__answers_cleaned"):
+        return
+    if not exists("cleaning_effects"):
+        con.execute(f"create temp table cleaning_effects ({_EFFECTS_COLUMNS})")
+    con.execute("create or replace temp view int_survey__answers_cleaned as "
+                + model_sql("intermediate", "int_survey__answers_cleaned"))
+
+
 def refresh_effects(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Recompute ``cleaning_effects`` for the current data (call inside the load's or build's
     transaction). Returns decisions per status."""

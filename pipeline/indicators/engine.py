@@ -450,6 +450,9 @@ def _scale(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
 
 def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: dict[str, SourcePlan]) -> pd.DataFrame:
     """All survey indicators x waves x domains (scaled, not yet suppressed), with batch ids."""
+    from pipeline.cleaning.apply import ensure_cleaned_answers
+
+    ensure_cleaned_answers(con)
     parts = []
     for plan in plans.values():
         if not plan.indicators:
