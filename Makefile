@@ -33,6 +33,7 @@ demo: $(STAMP) $(SAMPLE)/truth.json ## the example project (examples/spsc): samp
 	  --form $(SAMPLE)/survey/youth_prepost_form.xlsx --wave 2024Q4
 	$(SPSC) ingest events $(SAMPLE)/attendance/events.xlsx
 	$(SPSC) ingest attendance $$(ls $(SAMPLE)/attendance/*.xlsx | grep -v '/events.xlsx$$')
+	$(SPSC) clean apply
 	$(SPSC) build
 	$(SPSC) indicators --period $(QUARTER) --format xlsx --out $(PROJECT)/reports/$(QUARTER)/indicators_$(QUARTER).xlsx
 	@if [ -n "$$SPSC_BOUNDARIES" ]; then $(SPSC) boundaries import "$$SPSC_BOUNDARIES"; \

@@ -195,7 +195,8 @@ def _load_stage_commands() -> None:
     import importlib
 
     for module in ("pipeline.project.commands", "pipeline.ingest.commands", "pipeline.indicators.commands",
-                   "pipeline.maps.commands", "pipeline.reports.commands", "pipeline.checks.commands"):
+                   "pipeline.maps.commands", "pipeline.reports.commands", "pipeline.checks.commands",
+                   "pipeline.cleaning.commands"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -150,6 +150,10 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: str, reason: str, *,
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning snapshot_id",
                 [period, now, reason, behind, loaded, build[0], build[1], build[2],
                  existing.snapshot_id if existing else None]).fetchall()[0][0]
+            from pipeline.cleaning.apply import provenance_json
+
+            con.execute("update period_snapshots set cleaning_logs = ? where snapshot_id = ?",
+                        [provenance_json(con), snapshot_id])
             con.execute(
                 "insert into indicator_snapshots select ?, ?, ?, indicator_id, period, dimension,"
                 " dimension_value, estimate, se, ci_low, ci_high, n, suppressed,"
@@ -227,6 +231,7 @@ def diff_period(con: duckdb.DuckDBPyConnection, period: str,
         "select batch_id, file_name, status, kind from load_batches").fetchall()}
     build = first_row(con, "select fingerprint from indicator_builds")
     decided = first_row(con, "select max(decided_at) from person_decisions")
+    cleaning = _cleaning_change(con, snap)
     rows = []
     for row in both.to_dict("records"):
         if row["_merge"] == "both" and _unchanged(row):
@@ -239,10 +244,28 @@ def diff_period(con: duckdb.DuckDBPyConnection, period: str,
             **{k: row[k] for k in KEY},
             "published": _shown(row, "old"), "now": _shown(row, "new"),
             "batches_added": added, "batches_superseded": gone,
-            "why": _why(added, gone, batches, snap, build, decided),
+            "why": "; ".join(x for x in (cleaning, _why(added, gone, batches, snap, build, decided)
+                                         if not cleaning or added or gone else None) if x),
         })
     columns = [*KEY, "published", "now", "batches_added", "batches_superseded", "why"]
     return snap, pd.DataFrame(rows, columns=columns)
+
+
+def _cleaning_change(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> str | None:
+    """Which cleaning logs differ from those the snapshot was made with (``None``: the same)."""
+    import json
+
+    from pipeline.cleaning.apply import provenance
+
+    row = first_row(con, "select cleaning_logs from period_snapshots where snapshot_id = ?", [snap.snapshot_id])
+    then = {(c["file"], c["sha256"], c["applied"]) for c in json.loads(row[0])} if row and row[0] else set()
+    now = {(c["file"], c["sha256"], c["applied"]) for c in provenance(con)}
+    if then == now:
+        return None
+    parts = [f"{f} (sha256 {s[:12]}, {a} applied)" for f, s, a in sorted(now - then)]
+    gone = [f"{f} (sha256 {s[:12]})" for f, s, _ in sorted(then - now)]
+    text = "cleaning logs since the snapshot: " + (", ".join(parts) or "none")
+    return text + (f"; no longer applied: {', '.join(gone)}" if gone else "")
 
 
 def _unchanged(row: dict) -> bool:

@@ -539,10 +539,13 @@ def survey_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, plans: d
                   project=None, notes: list[str] | None = None) -> pd.DataFrame:
     """All survey indicators x waves x domains (scaled, not yet suppressed), with batch ids.
 
-    A form whose settings declare ``calibration`` is estimated on its respondents with the
-    weights calibrated to the margins (read from ``project``'s folder); ``notes`` receives
-    what the calibration could not do (respondents outside the margins).
+    A form whose settings declare ``calibration`` is estimated with the weights calibrated to
+    the margins (read from ``project``'s folder); ``notes`` receives what the calibration
+    could not do as declared (respondents outside the margins, merged post-strata).
     """
+    from pipeline.cleaning.apply import ensure_cleaned_answers
+
+    ensure_cleaned_answers(con)
     notes = [] if notes is None else notes
     parts = []
     for plan in plans.values():
@@ -1018,6 +1021,7 @@ def build(settings: Settings, catalogue: Catalogue | None = None,
 
     ``wait``: seconds to queue behind another writer (default: the ``write_wait`` setting).
     """
+    from pipeline.cleaning.apply import refresh_effects
     from pipeline.warehouse import migrate
     from pipeline.warehouse.setup import mark_project_area
 
@@ -1030,6 +1034,7 @@ def build(settings: Settings, catalogue: Catalogue | None = None,
         books: dict[str, FormCodebook] = read_codebooks(con)
         plans, notes = plan_sources(catalogue, project, books)
         with transaction(con):
+            refresh_effects(con)  # the cleaning logs' decisions, against the data as now loaded
             respondents = build_respondents(con, project, books)
             mark_project_area(con, project.area)
         values = compute_values(con, catalogue, settings, plans=plans, notes=notes)

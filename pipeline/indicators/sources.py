@@ -363,7 +363,7 @@ def recoded(expr: str, mapping: dict[str, str | None] | None) -> str:
 
 def pivot_sql(form_id: str, columns: dict[str, str], recodes: dict[str, dict] | None = None) -> str:
     """One row per current submission of a form: ``submission_id`` and one text column per
-    question (``{column: path}``), recoded. Pivoting by the submission's number with one
+    question (``{column: path}``), cleaning logs applied, recoded. Pivoting by the submission's number with one
     filtered aggregate per question is one pass over the answers."""
     form = _literal(form_id)
     current = f"select submission_id from stg_survey__submissions where is_current and form_id = {form}"
@@ -373,7 +373,7 @@ def pivot_sql(form_id: str, columns: dict[str, str], recodes: dict[str, dict] | 
     pivots = ", ".join(
         f"{recoded(f'max(value) filter (where question = {_literal(path)})', (recodes or {}).get(path))}"
         f' as "{name}"' for name, path in columns.items())
-    return (f"select submission_id, {pivots} from stg_survey__answers"
+    return (f"select submission_id, {pivots} from int_survey__answers_cleaned"
             f" where question in ({', '.join(_literal(p) for p in paths)})"
             f" and submission_id in ({current}) group by submission_id")
 

@@ -17,6 +17,7 @@ import duckdb
 # in dependency order: (layer, model name, materialisation)
 SURVEY_MODELS: tuple[tuple[str, str, str], ...] = (
     ("intermediate", "int_survey__current_submissions", "temp view"),
+    ("intermediate", "int_survey__answers_cleaned", "view"),
     ("marts", "codebook_questions", "table"),
     ("marts", "codebook_choices", "table"),
     ("marts", "survey_responses_long", "view"),
@@ -63,6 +64,9 @@ def build_survey_marts(con: duckdb.DuckDBPyConnection, waves: list[str] | None =
 
     Returns rows per mart table after the refill.
     """
+    from pipeline.cleaning.apply import refresh_effects
+
+    refresh_effects(con)  # the cleaning logs' decisions, against the data as now loaded
     create_survey_views(con)
     counts = {}
     for layer, name, kind in SURVEY_MODELS:

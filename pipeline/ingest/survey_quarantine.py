@@ -1,5 +1,6 @@
 """The quarantine as the field team sees it: one row per problem, with the reason and what it
-did (``action``: ``row`` not loaded, ``cell`` loaded as missing, ``note`` loaded as it is).
+did (``action``: ``row`` not loaded, ``cell`` loaded as missing, ``note`` loaded as it is,
+``removed``: loaded, then removed from the marts by a cleaning log's ``remove_survey``).
 
 Values of personal columns never reach the quarantine (the loaders write ``<personal>``);
 exports to CSV/XLSX neutralise text a spreadsheet would run as a formula.
@@ -26,6 +27,21 @@ def read_quarantine(settings: Settings, batch: int | None = None) -> pd.DataFram
         # quarantine rows written before cell-level quarantine have no action: they were rows
         columns = ", ".join("coalesce(action, 'row') as action" if c == "action" else c for c in COLUMNS)
         sql = f"select {columns} from quarantine"
+        has_cleaning = con.execute("select count(*) from information_schema.tables "
+                                   "where table_name = 'cleaning_effects'").fetchall()[0][0]
+        if has_cleaning:
+            # submissions a cleaning log removes stay in staging: listed here with the log's reason
+            sql += """ union all
+                select s.batch_id, b.file_name, s.source_sheet as sheet, s.source_row,
+                    null as column_name, null as value, 'cleaning_log' as rule, 'removed' as action,
+                    'removed by ' || l.file_name || ' row ' || e.log_row || ': ' || coalesce(d.issue, '') as reason
+                from cleaning_effects e
+                join stg_survey__submissions s on s.submission_id = e.submission_id
+                join load_batches b on b.batch_id = s.batch_id
+                join cleaning_logs l on l.log_id = e.log_id
+                join cleaning_decisions d on d.log_id = e.log_id and d.log_row = e.log_row
+                where e.status = 'applied' and e.change_type = 'remove_survey'"""
+        sql = f"select * from ({sql})"
         params: list = []
         if batch is not None:
             sql += " where batch_id = ?"

@@ -90,6 +90,7 @@ class Paths(BaseModel):
     indicators: str = "indicators.yml"
     results_framework: str = "results_framework.xlsx"
     aliases: str = "aliases"
+    cleaning: str = "cleaning"
     boundaries: str | None = None  # default: <raw>/boundaries
 
 
@@ -119,6 +120,18 @@ class Maps(BaseModel):
     label_nudge: dict[str, tuple[float, float]] = Field(default_factory=dict)  # muni_id -> (dx, dy) metres
 
 
+class Cleaning(BaseModel):
+    """Thresholds of ``spsc clean checks`` (see docs/cleaning.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # shorter interviews are findings: minutes, or {form_id: minutes, default: minutes}
+    min_duration_minutes: float | dict[str, float] = 10.0
+    battery_min_items: int = Field(default=5, ge=3)  # a group of this many items is a battery
+    outlier_mad: float = Field(default=3.5, gt=0)  # robust SDs (1.4826 MAD) from the median
+    duplicate_share: float = Field(default=0.9, gt=0, le=1)  # share of answers two submissions share
+    duplicate_min_answers: int = Field(default=10, ge=1)  # answers both gave, at least
+
+
 class ProjectConfig(BaseModel):
     """The validated content of ``spsc.yml`` (see the template ``spsc new`` writes)."""
 
@@ -142,6 +155,7 @@ class ProjectConfig(BaseModel):
     paths: Paths = Field(default_factory=Paths)
     attendance: Attendance = Field(default_factory=Attendance)
     maps: Maps = Field(default_factory=Maps)
+    cleaning: Cleaning = Field(default_factory=Cleaning)
     synth: dict[str, Any] = Field(default_factory=dict)  # sample-data generator settings (example only)
 
     @field_validator("area", mode="before")

@@ -551,6 +551,7 @@ def data_quality(rep: Report) -> None:
     cells = int(found["cells"].sum()) if not found.empty else 0
     notes = [narrative.quarantine_sentence(cells, data.quarantine_files(rep.con, rep.period),
                                            rep.period, lang)]
+    notes.append(_cleaning_sentence(rep))
     if rep.muni is not None:
         notes.append(t("quarantine_project_wide", lang))
     rep.paragraphs(notes)
@@ -559,6 +560,21 @@ def data_quality(rep: Report) -> None:
                               t("col_rows", lang): found["cells"], t("col_file", lang): found["files"]})
         rep.table("quarantine", found, shown)
     rep.paragraphs([t("suppressed_note", lang, min_cell=rep.min_cell)], css="note")
+
+
+def _cleaning_sentence(rep: Report) -> str:
+    """How many decisions of the cleaning logs the numbers were computed with."""
+    from pipeline.cleaning.apply import status_frame
+
+    frame = status_frame(rep.con)
+    if frame.empty:
+        return t("no_cleaning", rep.lang)
+    by_type = frame.groupby("change_type")["applied"].sum()
+    return t("cleaning_applied", rep.lang, applied=int(frame["applied"].sum()), logs=frame["file_name"].nunique(),
+             removed=int(by_type.get("remove_survey", 0)),
+             changed=int(by_type.get("change_response", 0) + by_type.get("blank_response", 0)),
+             confirmed=int(by_type.get("no_action", 0)),
+             not_applied=int(frame["decisions"].sum() - frame["applied"].sum()))
 
 
 # ---------------------------------------------------------------------------- provenance
@@ -579,6 +595,10 @@ def provenance(rep: Report) -> None:
              *read_copy_lines(prov.read_copy, lang),
              t("prov_parameters", lang, parameters=params),
              f"Python: {rep.python}"]
+    from pipeline.cleaning.apply import provenance as cleaning_provenance
+
+    lines += [t("prov_cleaning", lang, file=c["file"], sha=c["sha256"][:16], applied=c["applied"],
+                decisions=c["decisions"]) for c in cleaning_provenance(rep.con)]
     lines.append(t("prov_batches", lang) if len(prov.batches) else t("prov_no_batches", lang))
     body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
     rep.html(f'<footer class="provenance"><h2>{html.escape(t("provenance", lang))}</h2>{body}</footer>')

@@ -20,7 +20,8 @@ from pipeline.errors import SpscError
 
 FORMATS = ("xlsx", "csv")
 _STREAMS = {"events": 1, "people": 2, "participants": 3, "sign_in": 4, "events_file": 5,
-            "sheets": 6, "frames": 10, "population": 11, "wave": 20, "youth": 30, "agency": 40}
+            "sheets": 6, "frames": 10, "population": 11, "wave": 20, "youth": 30, "agency": 40,
+            "cleaning": 50}
 
 
 def _stream(seed: int, name: str, offset: int = 0) -> np.random.Generator:
@@ -89,8 +90,17 @@ def generate(out: Path, *, seed: int = 20231, respondents: int = 400, dirty: flo
         rng = _stream(seed, "wave", wi)
         sample = citizen.draw_wave(rng, wave, frames, exposures, respondents, populations)
         citizen.add_fieldwork(rng, sample.rows, wave)
+        # the cleaning checks' cases come from their own stream: the rest of the sample is unchanged
+        planted = citizen.plant_cleaning_cases(_stream(seed, "cleaning", wi), sample.rows)
+        citizen.recompute_estimate(sample, frames)
         uuid_text = kobo.uuids(rng, len(sample.rows["muni"]))
         rows, counts = citizen.plant_dirt(rng, sample.rows, dirty)
+        # a planted case whose municipality was misspelt is quarantined with its row: not a case
+        lost = set(rows["uuid_row"][citizen.misspelt_rows(rows)].tolist())
+        uuids = uuid_text.to_pylist()
+        cleaning = {k: [([uuids[r] for r in v] if isinstance(v, list) else uuids[v]) for v in found
+                        if not (set(v) if isinstance(v, list) else {v}) & lost]
+                    for k, found in planted.items()}
         cols = citizen.export_columns(rows, frames, headers, uuid_text, kobo.version_uid(rng),
                                       first_id=200_000_000 + 10_000_000 * wi)
         skipped_as = citizen.SKIPPED_AS[wave]
@@ -130,6 +140,7 @@ def generate(out: Path, *, seed: int = 20231, respondents: int = 400, dirty: flo
             "model": sample.model,
             "sample_estimate": sample.estimate,
             "dirt": counts,
+            "cleaning": cleaning,
         }
         del sample, rows, cols
 

@@ -1,12 +1,18 @@
--- one row per respondent per question, any form (current versions only; NULL = not answered;
--- missing_code: the code the source declared missing, e.g. 98 = refused, 99 = don't know)
+-- one row per respondent per question, any form (current versions only, cleaning logs
+-- applied, removed submissions left out; NULL = not answered; missing_code: the code the
+-- source declared missing, e.g. 98 = refused, 99 = don't know)
 with submissions as (
     select * from stg_survey__submissions
     where is_current
 ),
 
+removed as (
+    select submission_id from cleaning_effects
+    where status = 'applied' and change_type = 'remove_survey'
+),
+
 answers as (
-    select * from stg_survey__answers
+    select * from int_survey__answers_cleaned
 ),
 
 missing_codes as (
@@ -21,6 +27,7 @@ final as (
     join answers as a on a.submission_id = s.submission_id
     left join missing_codes as m
         on m.submission_id = a.submission_id and m.question = a.question
+    where s.submission_id not in (select submission_id from removed)
 )
 
 select * from final
