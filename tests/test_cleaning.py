@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from helpers import drop_calibration
 
 from pipeline.cli import main
 from tests.helpers import query
@@ -30,6 +31,7 @@ def sample(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("cleaning")
     new_project(root, example="spsc")
+    drop_calibration(root)  # the expected numbers below are design-weighted shares
     generate(root / "raw", respondents=30)
     with pytest.MonkeyPatch.context() as mp:
         for var in [v for v in os.environ if v.startswith("SPSC_")]:

@@ -295,9 +295,9 @@ def test_a_run_keeps_what_it_does_not_remake_and_clean_drops_every_report(tmp_pa
         "figures/map_overview.en.png": "kept", "figures/map_overview.sr.png": "remade",
         "figures/maps.sr.json": "remade", "tables/livno.hr__indicators.csv": "kept",
         "spsc_2024Q4_deck.en.pptx": "deck", "indicators_2024Q4.xlsx": "workbook", "index.html": "rebuilt"}
-    for name, text in files.items():
+    for name, body in files.items():
         (final / name).parent.mkdir(parents=True, exist_ok=True)
-        (final / name).write_text(text)
+        (final / name).write_text(body)
     rows = [Outcome("ribnik.en", "Municipality profile: Ribnik", True, html="ribnik.en.html", lang="en"),
             Outcome("ribnik.sr", "Профил општине: Рибник", True, html="ribnik.sr.html", lang="sr"),
             Outcome("glamoc.bs", "Profil općine: Glamoč", True, html="glamoc.bs.html", lang="bs")]  # file gone
