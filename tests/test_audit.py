@@ -300,3 +300,25 @@ def test_a_fresh_demo_report_audits_clean(demo, tmp_path):
     result = audit(demo)
     assert result.findings == []
     assert result.report_files > 10
+
+
+def test_loaded_files_are_found_again_from_the_project_folder(tmp_path, monkeypatch):
+    """``load_batches.path`` is the path as given to the load (``make demo`` runs from the
+    repository's top: examples/spsc/data/raw/...). The audit and ``spsc clean checks`` read the
+    raw files again from wherever they run, the project folder included."""
+    from pipeline.warehouse.batches import locate_raw
+
+    repo = tmp_path / "repo"
+    project = repo / "examples" / "p"
+    raw = project / "data" / "raw" / "sheet.csv"
+    raw.parent.mkdir(parents=True)
+    raw.write_text("Ime i prezime\nAna\n", encoding="utf-8")
+    stored = "examples/p/data/raw/sheet.csv"
+    monkeypatch.chdir(project)
+    assert locate_raw(stored) is None  # as stored, from here: not found
+    assert locate_raw(stored, (project,)).resolve() == raw.resolve()
+    assert locate_raw("data/raw/sheet.csv", (project,)).resolve() == raw.resolve()
+    monkeypatch.chdir(repo)
+    assert locate_raw(stored, (project,)) == Path(stored)
+    assert locate_raw(str(raw)) == raw and locate_raw(str(project / "gone.csv"), (project,)) is None
+    assert locate_raw("nowhere/sheet.csv", (project,)) is None

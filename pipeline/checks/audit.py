@@ -115,7 +115,7 @@ def mask_email(text: str) -> str:
 
 
 # ----------------------------------------------------------------- personal values: raw
-def collect_personal_values(con: duckdb.DuckDBPyConnection) -> PersonalValues:
+def collect_personal_values(con: duckdb.DuckDBPyConnection, roots: tuple = ()) -> PersonalValues:
     """Read the personal columns of the raw files recorded in ``load_batches``.
 
     Files that are gone or changed since their load (sha256) are listed in ``notes``: their
@@ -128,8 +128,10 @@ def collect_personal_values(con: duckdb.DuckDBPyConnection) -> PersonalValues:
         "select path, sha256, kind from load_batches where status in ('loaded', 'superseded')"
         " and kind in ('attendance', 'survey') order by batch_id").fetchall()
     personal_questions = _personal_questions(con)
+    from pipeline.warehouse.batches import locate_raw
+
     for path, sha, kind in rows:
-        p = Path(path)
+        p = locate_raw(path, roots) or Path(path)
         if not p.exists():
             found.notes.append(f"{p}: raw file no longer there; its personal values were not"
                                " looked for")
@@ -571,7 +573,7 @@ def audit(settings: Settings, reports: Path | None = None) -> AuditResult:
 
     con = open_published(settings.db)
     try:
-        personal = collect_personal_values(con)
+        personal = collect_personal_values(con, (settings.project.root,) if settings.project else ())
         scanner = Scanner(personal)
         findings = scan_warehouse(con, scanner)
         build = first_row(con, "select min_cell from indicator_builds") if _has(con, "indicator_builds") else None

@@ -217,10 +217,12 @@ def quarantined_cells(con, wave: str | None, form: str | None) -> list[dict]:
             for k, c, v, why, f, w in con.execute(sql + " order by s.wave, s.submission_id", params).fetchall()]
 
 
-def uuids_of(con, secret: bytes, keys: set[str]) -> dict[str, str]:
-    """Raw uuids of some respondent keys, read back from the export files they were loaded from."""
+def uuids_of(con, secret: bytes, keys: set[str], roots: tuple = ()) -> dict[str, str]:
+    """Raw uuids of some respondent keys, read back from the export files they were loaded from
+    (found as :func:`pipeline.warehouse.batches.locate_raw` finds them, under ``roots``)."""
     from pipeline.cleaning.apply import respondent_key_of
     from pipeline.ingest.readers import read_text_table, read_workbook
+    from pipeline.warehouse.batches import locate_raw
 
     if not keys:
         return {}
@@ -233,8 +235,8 @@ def uuids_of(con, secret: bytes, keys: set[str]) -> dict[str, str]:
         con.unregister("_uuid_keys")
     found: dict[str, str] = {}
     for path in paths:
-        p = Path(path)
-        if not p.exists():
+        p = locate_raw(path, roots)
+        if p is None:
             continue
         try:
             sheets = [read_text_table(p)] if p.suffix.lower() == ".csv" else read_workbook(p)
@@ -287,7 +289,7 @@ def run_checks(settings, project, *, wave: str | None = None, form: str | None =
                 and (r["respondent_key"], None) not in decided]
         secret = load_secret(settings.secret_path, create=False)
         keys = {r["respondent_key"] for r in rows} | {r["related_key"] for r in rows if r["related_key"]}
-        uuids = uuids_of(con, secret, keys)
+        uuids = uuids_of(con, secret, keys, (project.root,))
     finally:
         con.close()
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "related_key"])

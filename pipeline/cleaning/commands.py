@@ -167,5 +167,9 @@ def checks_command(
     counts = draft["check"].value_counts().to_dict() if not draft.empty else {}
     _say(f"{len(draft)} findings written to {target}"
          + (" (" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ")" if counts else ""))
+    missing = int(draft["uuid"].isna().sum()) if not draft.empty else 0
+    if missing:
+        _say(f"note: {missing} findings have no uuid (their export files were not found again): "
+             "their respondent_key column names the submission for 'spsc clean apply'")
     _say("review each row: write its change_type (change_response, blank_response, remove_survey, no_action), "
          "then 'spsc clean apply' the file")

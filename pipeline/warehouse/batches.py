@@ -28,6 +28,22 @@ def file_sha256(path: Path | str, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def locate_raw(path: Path | str, roots: tuple[Path | str, ...] = ()) -> Path | None:
+    """A loaded file, found again: ``load_batches.path`` is the path as it was given to the
+    load, relative to the folder the command ran in. Tried as stored, then under each root
+    (the project folder) and each root's parents (a project inside a repository loaded from
+    the repository's top). ``None`` when it is nowhere."""
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p if p.exists() else None
+    for root in roots:
+        base = Path(root).resolve()
+        for folder in (base, *base.parents):
+            if (folder / p).exists():
+                return folder / p
+    return None
+
+
 def find_batch(con: duckdb.DuckDBPyConnection, sha256: str, kind: str | None = None,
                status: str = "loaded") -> dict | None:
     """The newest batch with this content hash (and kind) in ``status``, as a dict, or ``None``."""
