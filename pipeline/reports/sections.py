@@ -551,14 +551,14 @@ def data_quality(rep: Report) -> None:
     cells = int(found["cells"].sum()) if not found.empty else 0
     notes = [narrative.quarantine_sentence(cells, data.quarantine_files(rep.con, rep.period),
                                            rep.period, lang)]
-    notes.append(_cleaning_sentence(rep))
     if rep.muni is not None:
         notes.append(t("quarantine_project_wide", lang))
     rep.paragraphs(notes)
-    if not found.empty:
+    if not found.empty:  # the table of reasons the sentence announces
         shown = pd.DataFrame({t("col_rule", lang): found["rule"], t("col_reason", lang): found["reason"],
                               t("col_rows", lang): found["cells"], t("col_file", lang): found["files"]})
         rep.table("quarantine", found, shown)
+    rep.paragraphs([_cleaning_sentence(rep)])
     rep.paragraphs([t("suppressed_note", lang, min_cell=rep.min_cell)], css="note")
 
 
