@@ -530,16 +530,37 @@ def _people_and_cells(seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
     df["y"] = rng.integers(0, 11, len(df)).astype(float)
     df.loc[rng.random(len(df)) < 0.1, "y"] = np.nan
     df["hit"] = np.where(df.y.isna(), np.nan, (df.y >= 6).astype(float))
+    return df, _cell_sums(df, ["sex", "age"])
+
+
+def _cell_sums(df: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
+    """The respondents' sums by PSU x the domain columns, as the engine's cells hold them."""
     a = df.y.notna()
-    cells = df.assign(
+    return df.assign(
         wy=df.w * df.y, wa=np.where(a, df.w, np.nan), wyy=df.w * df.y**2,
         w2y2=df.w**2 * df.y**2, w2y=df.w**2 * df.y, w2=np.where(a, df.w**2, np.nan),
-        wh=df.w * df.hit, w2h=df.w**2 * df.hit, one=1,
-    ).groupby(["stratum", "psu", "fpc1", "fpc2", "sex", "age"], as_index=False).agg(
+        wh=df.w * df.hit, w2h=df.w**2 * df.hit, one=1, wall=df.w, w2all=df.w**2,
+    ).groupby(["stratum", "psu", "fpc1", "fpc2", *domains], as_index=False).agg(
         wy=("wy", "sum"), wa=("wa", "sum"), n=("y", "count"), wyy=("wyy", "sum"),
         w2y2=("w2y2", "sum"), w2y=("w2y", "sum"), w2=("w2", "sum"), wh=("wh", "sum"),
-        w2h=("w2h", "sum"), people=("one", "sum"))
-    return df, cells
+        w2h=("w2h", "sum"), people=("one", "sum"), wall=("wall", "sum"), w2all=("w2all", "sum"))
+
+
+CELL_SPEC = {"y": CellSums("wy", "wa", "n", "wyy", "w2y2", "w2y", "w2"),
+             "hit": CellSums("wh", "wa", "n", "wh", "w2h", "w2h", "w2", proportion=True)}
+
+
+def _cells_equal_rows(cd: Design, rows: Design, by) -> pd.DataFrame:
+    """``cell_means`` on the cells equals ``means``/``proportions`` on the respondent rows."""
+    got = cd.cell_means(CELL_SPEC, by)
+    want = pd.concat([rows.means(["y"], by), rows.proportions({"hit": ("hit", 1.0)}, by)],
+                     ignore_index=True)
+    assert len(got) == len(want)
+    for col in ("estimate", "se", "df", "ci_low", "ci_high", "n", "n_weighted", "deff"):
+        np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float),
+                                   rtol=1e-9, atol=1e-12, err_msg=col)
+    assert got.note.tolist() == want.note.tolist() and got.ci_method.tolist() == want.ci_method.tolist()
+    return got
 
 
 @pytest.mark.parametrize("rule", ["adjust", "adjust_zero", "remove"])
@@ -550,19 +571,10 @@ def test_cell_means_equal_respondent_rows(rule: str, by) -> None:
                   lonely_psu=rule)
     cd = Design.from_cells(cells, strata="stratum", psu="psu", respondents="people",
                            fpc=("fpc1", "fpc2"), lonely_psu=rule)
-    spec = {"y": CellSums("wy", "wa", "n", "wyy", "w2y2", "w2y", "w2"),
-            "hit": CellSums("wh", "wa", "n", "wh", "w2h", "w2h", "w2", proportion=True)}
-    got = cd.cell_means(spec, by)
-    want = pd.concat([rows.means(["y"], by), rows.proportions({"hit": ("hit", 1.0)}, by)],
-                     ignore_index=True)
-    assert len(got) == len(want)
-    for col in ("estimate", "se", "df", "ci_low", "ci_high", "n", "n_weighted", "deff"):
-        np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float),
-                                   rtol=1e-9, atol=1e-12, err_msg=col)
-    assert got.note.tolist() == want.note.tolist() and got.ci_method.tolist() == want.ci_method.tolist()
+    got = _cells_equal_rows(cd, rows, by)
     # the second stage matters: a first-stage-only design understates the variance here
     one = Design.from_cells(cells, strata="stratum", psu="psu", respondents="people",
-                            fpc="fpc1", lonely_psu=rule).cell_means(spec, by)
+                            fpc="fpc1", lonely_psu=rule).cell_means(CELL_SPEC, by)
     assert (one.se.to_numpy() <= got.se.to_numpy() + 1e-15).all()
     assert (one.se.to_numpy() < got.se.to_numpy()).any()
 
@@ -612,32 +624,15 @@ def test_post_stratified_cells_equal_post_stratified_respondent_rows(rule: str, 
     people["ps"] = people.sex + "|" + people.age
     weighted = people.groupby("ps").w.sum()
     pop = (weighted * np.array([1.1, 0.9, 1.05, 0.97])).rename("n").reset_index()
-    a = people.y.notna()
-    cells = people.assign(
-        wy=people.w * people.y, wa=np.where(a, people.w, np.nan), wyy=people.w * people.y**2,
-        w2y2=people.w**2 * people.y**2, w2y=people.w**2 * people.y, w2=np.where(a, people.w**2, np.nan),
-        wh=people.w * people.hit, w2h=people.w**2 * people.hit, one=1, wall=people.w, w2all=people.w**2,
-    ).groupby(["stratum", "psu", "fpc1", "fpc2", "sex", "age", "region", "ps"], as_index=False).agg(
-        wy=("wy", "sum"), wa=("wa", "sum"), n=("y", "count"), wyy=("wyy", "sum"),
-        w2y2=("w2y2", "sum"), w2y=("w2y", "sum"), w2=("w2", "sum"), wh=("wh", "sum"),
-        w2h=("w2h", "sum"), people=("one", "sum"), wall=("wall", "sum"), w2all=("w2all", "sum"))
+    cells = _cell_sums(people, ["sex", "age", "region", "ps"])
     rows = Design(people, weights="w", strata="stratum", psu=("psu", "id"), fpc=("fpc1", "fpc2"),
                   lonely_psu=rule).post_stratify("ps", pop)
     cd = Design.from_cells(cells, strata="stratum", psu="psu", respondents="people", fpc=("fpc1", "fpc2"),
                            lonely_psu=rule, post_strata="ps", population=pop, weight_all="wall",
                            w2_all="w2all")
-    spec = {"y": CellSums("wy", "wa", "n", "wyy", "w2y2", "w2y", "w2"),
-            "hit": CellSums("wh", "wa", "n", "wh", "w2h", "w2h", "w2", proportion=True)}
-    got = cd.cell_means(spec, by)
-    want = pd.concat([rows.means(["y"], by), rows.proportions({"hit": ("hit", 1.0)}, by)],
-                     ignore_index=True)
-    assert len(got) == len(want)
-    for col in ("estimate", "se", "df", "ci_low", "ci_high", "n", "n_weighted", "deff"):
-        np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float),
-                                   rtol=1e-9, atol=1e-12, err_msg=col)
-    assert got.note.tolist() == want.note.tolist()
+    got = _cells_equal_rows(cd, rows, by)
     # calibration moved the numbers (within one post-stratum a mean is what it was)
     plain = Design.from_cells(cells, strata="stratum", psu="psu", respondents="people",
-                              fpc=("fpc1", "fpc2"), lonely_psu=rule).cell_means(spec, by)
+                              fpc=("fpc1", "fpc2"), lonely_psu=rule).cell_means(CELL_SPEC, by)
     moved = not np.allclose(plain.se.to_numpy(float), got.se.to_numpy(float), rtol=1e-6)
     assert moved == (by != ["sex", "age"])
