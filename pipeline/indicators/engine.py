@@ -316,6 +316,14 @@ def _value_sql(ind: Indicator, plan: SourcePlan) -> str:
     return f"case when {answered} >= {need} then list_avg([{', '.join(cols)}]) end"
 
 
+def _valued_sql(plan: SourcePlan) -> tuple[str, str]:
+    """Select-list parts over ``survey_rows``: each indicator's per-respondent value
+    (``y__<id>``) and each question dimension (``dim:<name>``, with a leading comma)."""
+    values = ", ".join(f"{_value_sql(ind, plan)} as {_q('y__' + ind.id)}" for ind in plan.indicators)
+    dims = "".join(f", {_q(_row_name(col))} as {_q('dim:' + name)}" for name, col in plan.dimensions.items())
+    return values, dims
+
+
 def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFrame:
     """Sum one form to one row per wave, stratum, PSU and domain cell (DuckDB does the pass).
 
@@ -328,8 +336,7 @@ def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFra
     second stage is the respondent: cells are not split by ``ssu``.
     """
     inds = plan.indicators
-    values = ", ".join(f"{_value_sql(ind, plan)} as {_q('y__' + ind.id)}" for ind in inds)
-    dims = "".join(f", {_q(_row_name(col))} as {_q('dim:' + name)}" for name, col in plan.dimensions.items())
+    values, dims = _valued_sql(plan)
     sums = ", ".join(
         f"sum(weight * {_q('y__' + i.id)}) as {_q('num__' + i.id)},"
         f" sum(weight) filter (where {_q('y__' + i.id)} is not null) as {_q('den__' + i.id)},"
@@ -447,8 +454,7 @@ def _domain_frame(est: pd.DataFrame, dimension: str, column: str | None) -> pd.D
 def survey_respondent_values(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFrame:
     """One row per respondent of a cross-sectional form: design, domains and ``y__<id>`` (the
     value each indicator averages), for designs the cells cannot carry (calibrated weights)."""
-    values = ", ".join(f"{_value_sql(ind, plan)} as {_q('y__' + ind.id)}" for ind in plan.indicators)
-    dims = "".join(f", {_q(_row_name(col))} as {_q('dim:' + name)}" for name, col in plan.dimensions.items())
+    values, dims = _valued_sql(plan)
     rows = con.execute(f"""
         with survey_rows as ({survey_rows_sql(plan)})
         select wave, stratum, psu, respondent_key, fpc, fpc2, weight, sex, age_group, muni_id, entity,
