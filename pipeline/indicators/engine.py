@@ -329,23 +329,27 @@ def survey_cells(con: duckdb.DuckDBPyConnection, plan: SourcePlan) -> pd.DataFra
 
     Returns one row per cell with, for each indicator ``k``: ``num__k`` (weighted total of
     the respondent values), ``den__k`` (weight of those who answered) and ``n__k`` (how many
-    answered), ``sq__k`` (weighted sum of squared values) and ``w2y2__k``, ``w2y__k``, ``w2__k``
-    (sums of w²y², w²y and w² over those who answered, for a second sampling stage), with
-    ``n_rows`` (respondents in the cell), ``w_all`` and ``w2_all`` (sums of their weights and
-    squared weights, for calibration); question dimensions in ``dim:<name>`` columns. The
-    second stage is the respondent: cells are not split by ``ssu``.
+    answered), ``sq__k`` (weighted sum of squared values), with ``n_rows`` (respondents in the
+    cell) and ``w_all`` (the sum of their weights, for calibration); question dimensions in
+    ``dim:<name>`` columns. Where the form's respondents have a second-stage population
+    (``fpc2``), also ``w2y2__k``, ``w2y__k``, ``w2__k`` (sums of w²y², w²y and w² over those
+    who answered) and ``w2_all``: the second stage is the respondent, so cells are not split
+    by ``ssu``.
     """
     inds = plan.indicators
     values, dims = _valued_sql(plan)
+    # the w² sums serve a second stage only: respondents of the form with a second-stage population
+    second = con.execute("select count(fpc2) > 0 from respondents where form_id = ?", [plan.form_id]).fetchall()[0][0]
     sums = ", ".join(
         f"sum(weight * {_q('y__' + i.id)}) as {_q('num__' + i.id)},"
         f" sum(weight) filter (where {_q('y__' + i.id)} is not null) as {_q('den__' + i.id)},"
         f" count({_q('y__' + i.id)}) as {_q('n__' + i.id)},"
-        f" sum(weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('sq__' + i.id)},"
-        f" sum(weight * weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('w2y2__' + i.id)},"
-        f" sum(weight * weight * {_q('y__' + i.id)}) as {_q('w2y__' + i.id)},"
-        f" sum(weight * weight) filter (where {_q('y__' + i.id)} is not null) as {_q('w2__' + i.id)}"
-        for i in inds) + ", sum(weight) as w_all, sum(weight * weight) as w2_all"
+        f" sum(weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('sq__' + i.id)}"
+        + (f", sum(weight * weight * {_q('y__' + i.id)} * {_q('y__' + i.id)}) as {_q('w2y2__' + i.id)},"
+           f" sum(weight * weight * {_q('y__' + i.id)}) as {_q('w2y__' + i.id)},"
+           f" sum(weight * weight) filter (where {_q('y__' + i.id)} is not null) as {_q('w2__' + i.id)}"
+           if second else "")
+        for i in inds) + ", sum(weight) as w_all" + (", sum(weight * weight) as w2_all" if second else "")
     sql = f"""
         with survey_rows as ({survey_rows_sql(plan)}),
         valued as (
@@ -408,7 +412,7 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
     try:
         calibration = {} if population is None else {
             "post_strata": "post_stratum", "population": population, "weight_all": "w_all",
-            "w2_all": "w2_all"}
+            "w2_all": "w2_all" if "w2_all" in frame else None}
         design = Design.from_cells(frame, strata="design_stratum", psu="psu",
                                    respondents="n_rows", fpc=stages, **calibration)
     except ValueError as exc:  # missing PSUs or strata, an fpc smaller than the sample...
@@ -419,8 +423,9 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
     by = ["wave"] if column is None else ["wave", column]
     spec = {ind.id: CellSums(
         total=f"num__{ind.id}", weight=f"den__{ind.id}", count=f"n__{ind.id}",
-        squares=f"sq__{ind.id}", w2y2=f"w2y2__{ind.id}", w2y=f"w2y__{ind.id}", w2=f"w2__{ind.id}",
-        proportion=ind.estimator == "proportion") for ind in indicators}
+        squares=f"sq__{ind.id}", proportion=ind.estimator == "proportion",
+        **({"w2y2": f"w2y2__{ind.id}", "w2y": f"w2y__{ind.id}", "w2": f"w2__{ind.id}"}
+           if f"w2__{ind.id}" in frame else {})) for ind in indicators}
     return _domain_frame(design.cell_means(spec, by=by), dimension, column)
 
 
