@@ -2,15 +2,16 @@
 
 Where things are and which thresholds apply, in this order of precedence: CLI options (which
 call :func:`get_settings` with keyword overrides), then ``SPSC_*`` environment variables, then
-the project's ``spsc.yml`` (the project is found from ``--project``, ``SPSC_PROJECT`` or the
-current folder), then defaults relative to the project folder (or, without a project, to
-``SPSC_HOME`` or the current folder).
+the same variables in a ``.env`` file (the project folder's, else the current folder's; read
+with pydantic-settings), then the project's ``spsc.yml`` (the project is found from
+``--project``, ``SPSC_PROJECT`` or the current folder), then defaults relative to the project
+folder (or, without a project, to ``SPSC_HOME`` or the current folder).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -136,22 +137,52 @@ def _coerce(name: str, raw: str):
     return Path(raw)
 
 
+ENV_FILE = ".env"
+
+
+@cache
+def _environment_model():
+    """The ``SPSC_*`` variables as a pydantic-settings model (fields by setting name)."""
+    from pydantic import Field, create_model
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class Base(BaseSettings):
+        model_config = SettingsConfigDict(extra="ignore", case_sensitive=True, env_file_encoding="utf-8")
+
+    names = {**_ENV, "project": "SPSC_PROJECT"}
+    return create_model("Environment", __base__=Base,
+                        **{name: (str | None, Field(default=None, validation_alias=env)) for name, env in names.items()})
+
+
+def read_environment(folders: list[Path | None]) -> dict[str, str]:
+    """The ``SPSC_*`` variables set (non-empty) in the environment or in the ``.env`` files of
+    ``folders`` (a later folder's file wins; the environment wins over every file), by
+    setting name, ``project`` for ``SPSC_PROJECT``."""
+    files = [Path(f) / ENV_FILE for f in folders if f is not None and (Path(f) / ENV_FILE).is_file()]
+    found = _environment_model()(_env_file=tuple(files) or None).model_dump()
+    return {name: value for name, value in found.items() if value}
+
+
 def get_settings(**overrides) -> Settings:
-    """Settings from the project, the environment (``SPSC_*``), then keyword overrides.
+    """Settings from the project, the environment (``SPSC_*``, or a ``.env`` file), then keyword
+    overrides.
 
     ``project`` may be given as a folder (or a loaded :class:`~pipeline.project.Project`);
     ``None`` values are ignored.
     """
     from pipeline.project import Project, find_project
 
-    values = {}
-    for name, env in _ENV.items():
-        raw = os.environ.get(env)
-        if raw:
-            values[name] = _coerce(name, raw)
-    values.update({k: v for k, v in overrides.items() if v is not None and k != "project"})
     chosen = overrides.get("project")
-    project = chosen if isinstance(chosen, Project) else find_project(chosen, home=values.get("home"))
+    here = [Path.cwd()]
+    env = read_environment(here)
+    if chosen is None and env.get("project"):
+        chosen = env["project"]
+    project = chosen if isinstance(chosen, Project) else find_project(
+        chosen, home=overrides.get("home") or env.get("home"))
+    if project is not None:
+        env = read_environment([*here, project.root])
+    values = {name: _coerce(name, raw) for name, raw in env.items() if name != "project"}
+    values.update({k: v for k, v in overrides.items() if v is not None and k != "project"})
     if project is not None and "home" not in overrides:
         values["home"] = project.root
     if "processed_dir" in values and "db" not in values:

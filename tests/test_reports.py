@@ -312,3 +312,34 @@ def test_a_run_keeps_what_it_does_not_remake_and_clean_drops_every_report(tmp_pa
     assert set(carry_over(final, clean, {"ribnik.sr"}, {"sr"}, clean=True)) == {
         "spsc_2024Q4_deck.en.pptx", "indicators_2024Q4.xlsx"}
     assert earlier_outcomes(final, {"ribnik.sr"}, clean=True) == []
+
+
+def test_index_page_is_made_from_its_template_and_escapes_what_it_shows(tmp_path):
+    from pipeline.reports.batch import Outcome, write_index
+
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "map_a&b.png").write_bytes(b"x")
+    (tmp_path / "indicators_2024Q4.xlsx").write_bytes(b"x")
+    outcomes = [Outcome(name="livno.hr", title="Profil <općine>", ok=True, html="livno.hr.html", lang="hr",
+                        report="livno", made_at="2024-12-01"),
+                Outcome(name="project.en", title="Project", ok=False, error="RuntimeError: <b>x</b>",
+                        lang="en", report="project")]
+    page = write_index(tmp_path, "2024Q4", "en", outcomes, "2024-12-01", ["note & more"], "SPSC").read_text("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.count("<tr>") == 3  # the header and two reports
+    assert "Profil &lt;općine&gt;" in page and "RuntimeError: &lt;b&gt;x&lt;/b&gt;" in page
+    assert '<a href="livno.hr.html" hreflang="hr">' in page and page.index("Project") < page.index("Profil")
+    assert page.count('class="ok"') == 1 and page.count('class="bad"') == 1
+    assert '<a href="figures/map_a&amp;b.png">' in page and 'href="indicators_2024Q4.xlsx"' in page
+    assert '<p class="note">note &amp; more</p>' in page and "tables/" not in page  # no empty folder
+
+
+def test_page_templates_ship_with_the_package():
+    import pipeline.reports
+
+    shipped = Path(pipeline.reports.__file__).parent / "templates"
+    names = {p.name for p in shipped.glob("*.html.j2")}
+    assert {"page.html.j2", "index.html.j2", "table.html.j2"} <= names
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text("utf-8"))
+    assert "**/*.j2" in config["tool"]["setuptools"]["package-data"]["pipeline"]

@@ -24,6 +24,7 @@ data/raw/*
 data/processed/
 reports/
 .spsc/
+.env
 *.duckdb
 *.duckdb.wal
 .ipynb_checkpoints/

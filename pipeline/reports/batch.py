@@ -27,7 +27,6 @@ starts a ``python`` kernelspec with ``sys.executable``.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import shutil
@@ -249,14 +248,6 @@ def _maps_task(folder: str, settings: Settings, period: str, lang: str) -> dict:
     return report_maps.write_maps(Path(folder), settings, values, changes, ties, period, lang, catalogue)
 
 
-def _links(folder: Path, sub: str) -> str:
-    files = sorted(p.name for p in (folder / sub).glob("*") if p.is_file()) if (folder / sub).is_dir() else []
-    if not files:
-        return ""
-    items = "".join(f'<li><a href="{sub}/{html.escape(f)}">{html.escape(f)}</a></li>' for f in files)
-    return f"<details><summary>{sub}/ ({len(files)})</summary><ul>{items}</ul></details>"
-
-
 def _order(o: Outcome) -> tuple:
     """The project report first, then the municipalities; languages in their usual order."""
     rank = LANGS.index(o.lang) if o.lang in LANGS else len(LANGS)
@@ -267,35 +258,30 @@ def write_index(folder: Path, period: str, lang: str, outcomes: list[Outcome], m
                 extra: list[str], name: str = "") -> Path:
     """``index.html``: every report of the period in every language with its status and
     files, then the other files, figures and tables."""
-    ok, bad = t("status_ok", lang), t("status_failed", lang)
+    from pipeline.reports.pages import render
+
     rows = []
     listed = set()
     for o in sorted(outcomes, key=_order):
-        status = f'<span class="ok">{ok}</span>' if o.ok else f'<span class="bad">{bad}</span>'
-        files = [f'<a href="{html.escape(o.html)}">HTML</a>' if o.html else "",
-                 f'<a href="{html.escape(o.pdf)}">PDF</a>' if o.pdf else "",
-                 f'<a href="{html.escape(o.notebook)}">{t("index_notebook", lang)}</a>' if o.notebook else ""]
+        files = [(label, href) for label, href in (("HTML", o.html), ("PDF", o.pdf),
+                                                   (t("index_notebook", lang), o.notebook)) if href]
         listed |= {o.html, o.pdf}
-        title = (f'<a href="{html.escape(o.html)}" hreflang="{o.lang}">{html.escape(o.title)}</a>' if o.html
-                 else html.escape(o.title))
-        said = "; ".join([o.error, *o.notes]) if o.error else "; ".join(o.notes)
-        language = t("language", o.lang) if o.lang in LANGS else o.lang
-        rows.append(f"<tr><td>{title}</td><td>{html.escape(language)}</td><td>{status}</td>"
-                    f"<td>{' · '.join(f for f in files if f)}</td>"
-                    f"<td>{html.escape(o.made_at)}</td><td>{html.escape(said)}</td></tr>")
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in (
-        t("index_col_report", lang), t("index_col_language", lang), t("index_col_status", lang),
-        t("index_col_files", lang), t("col_date", lang), t("index_col_error", lang)))
+        rows.append({"html": o.html, "lang": o.lang, "title": o.title, "ok": o.ok, "files": files,
+                     "status": t("status_ok", lang) if o.ok else t("status_failed", lang),
+                     "language": t("language", o.lang) if o.lang in LANGS else o.lang,
+                     "made_at": o.made_at,
+                     "said": "; ".join([o.error, *o.notes]) if o.error else "; ".join(o.notes)})
+    columns = [t("index_col_report", lang), t("index_col_language", lang), t("index_col_status", lang),
+               t("index_col_files", lang), t("col_date", lang), t("index_col_error", lang)]
     others = sorted(p.name for p in folder.iterdir()
                     if p.is_file() and p.name not in ("index.html", MANIFEST) and p.name not in listed)
-    other_links = "".join(f'<p><a href="{html.escape(d)}">{html.escape(d)}</a></p>' for d in others)
-    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in extra if n)
-    body = (f"<h1>{html.escape(t('index_title', lang, period=period, project=name))}</h1>"
-            f'<p class="subtitle">{html.escape(t("index_made", lang, when=made_at))}</p>'
-            f'<table class="report-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            f"{other_links}{_links(folder, 'figures')}{_links(folder, 'tables')}{notes}")
+    folders = [(sub, sorted(p.name for p in (folder / sub).glob("*") if p.is_file()) if (folder / sub).is_dir()
+                else []) for sub in ("figures", "tables")]
+    title = t("index_title", lang, period=period, project=name)
+    body = render("index", title=title, made=t("index_made", lang, when=made_at), columns=columns, rows=rows,
+                  others=others, folders=folders, notes=extra)
     path = folder / "index.html"
-    path.write_text(page(t("index_title", lang, period=period, project=name), body, lang), encoding="utf-8")
+    path.write_text(page(title, body, lang), encoding="utf-8")
     return path
 
 

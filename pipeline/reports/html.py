@@ -9,10 +9,11 @@ shows the error's one-line message instead.
 
 from __future__ import annotations
 
-import html
 import re
 
 import nbformat
+
+from pipeline.reports.pages import render
 
 REMOVE_TAG = "remove_cell"  # notes for analysts in the notebooks, not for readers of the report
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # "exception at In [3]": our box says it instead
@@ -49,10 +50,7 @@ def page(title: str, body: str, lang: str = "en") -> str:
     """A complete HTML document around ``body`` with the inline stylesheet."""
     from pipeline.lang import HTML_LANG
 
-    return (f'<!DOCTYPE html>\n<html lang="{HTML_LANG.get(lang, lang)}">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
-            f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")
+    return render("page", title=title, body=body, css=CSS, lang=HTML_LANG.get(lang, lang))
 
 
 def external_references(document: str) -> list[str]:
@@ -74,7 +72,7 @@ def _reader_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 message = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
                 kept.append(nbformat.v4.new_output(
                     "display_data",
-                    data={"text/html": f'<div class="failed">{html.escape(message)}</div>'}))
+                    data={"text/html": render("failed", message=message)}))
                 continue
             kept.append(out)
         cell["outputs"] = kept

@@ -9,7 +9,6 @@ batch behind the cells it used, for the provenance footer.
 
 from __future__ import annotations
 
-import html as html_lib
 import sys
 from pathlib import Path
 
@@ -271,12 +270,15 @@ class Report:
 
     def heading(self, key: str, level: int = 2, **values) -> None:
         """A section heading from :data:`pipeline.reports.text.TEXT`."""
-        self.html(f"<h{level}>{html_lib.escape(t(key, self.lang, **values))}</h{level}>")
+        from pipeline.reports.pages import render
+
+        self.html(render("heading", level=level, text=t(key, self.lang, **values)))
 
     def paragraphs(self, sentences: list[str], css: str | None = None) -> None:
         """Sentences as paragraphs (escaped)."""
-        cls = f' class="{css}"' if css else ""
-        self.html("".join(f"<p{cls}>{html_lib.escape(s)}</p>" for s in sentences if s))
+        from pipeline.reports.pages import render
+
+        self.html(render("paragraphs", sentences=sentences, css=css))
 
     def table(self, name: str, tidy: pd.DataFrame, shown: pd.DataFrame | None = None) -> None:
         """Show a table and write its tidy form to ``tables/<stem>__<name>.csv`` and ``.xlsx``.

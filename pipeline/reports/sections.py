@@ -13,12 +13,12 @@ municipality, which they compare with the project. Every number comes from
 
 from __future__ import annotations
 
-import html
 import math
 
 import pandas as pd
 
 from pipeline.reports import charts, data, narrative
+from pipeline.reports.pages import render
 from pipeline.reports.report import Report
 from pipeline.reports.text import interval, number, suppressed_text, t, value
 
@@ -69,8 +69,7 @@ def _value_period(rep: Report, indicator_id: str) -> tuple[str | None, str]:
 # ---------------------------------------------------------------------------- title
 def title(rep: Report) -> None:
     """The report's title, subtitle and scope."""
-    rep.html(f"<h1>{html.escape(rep.title)}</h1>"
-             f'<p class="subtitle">{html.escape(rep.subtitle)}</p>')
+    rep.html(render("title", title=rep.title, subtitle=rep.subtitle))
     missing = rep.untranslated
     if missing:  # indicators.yml lacks this language for some labels: they are in English
         rep.paragraphs([t("translation_missing", rep.lang, labels="; ".join(missing))], css="note")
@@ -142,11 +141,7 @@ def headline(rep: Report) -> None:
     if not items:
         return
     rep.heading("headline")
-    cards = "".join(
-        f'<div class="card"><div class="big">{html.escape(i["big"])}</div>'
-        f'<div class="what">{html.escape(i["subject"])}</div>'
-        f'<div class="ci">{html.escape(i["detail"])}</div></div>' for i in items)
-    rep.html(f'<div class="cards">{cards}</div>')
+    rep.html(render("cards", cards=items))
     rep.paragraphs([i["sentence"] for i in items])
 
 
@@ -318,10 +313,10 @@ def results(rep: Report) -> None:
         label = rep.catalogue.result_label(result, lang)
         heading = (t("result", lang, result=result, label=label) if result and label != result
                    else (label or t("result_other", lang)))
-        rep.html(f"<h2>{html.escape(heading)}</h2>")
+        rep.html(render("heading", level=2, text=heading))
         tidy_parts = []
         for ind, period, when in shown:
-            rep.html(f"<h3>{html.escape(rep.label(ind.id))}</h3>")
+            rep.html(render("heading", level=3, text=rep.label(ind.id)))
             cells = _indicator_figure(rep, ind, period, when)
             if not cells.empty:
                 tidy_parts.append(_tidy_cells(cells, ind.id))
@@ -600,8 +595,7 @@ def provenance(rep: Report) -> None:
     lines += [t("prov_cleaning", lang, file=c["file"], sha=c["sha256"][:16], applied=c["applied"],
                 decisions=c["decisions"]) for c in cleaning_provenance(rep.con)]
     lines.append(t("prov_batches", lang) if len(prov.batches) else t("prov_no_batches", lang))
-    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-    rep.html(f'<footer class="provenance"><h2>{html.escape(t("provenance", lang))}</h2>{body}</footer>')
+    rep.html(render("provenance", heading=t("provenance", lang), lines=lines))
     if len(prov.batches):
         shown = pd.DataFrame({t("col_file", lang): prov.batches["file_name"],
                               t("col_kind", lang): prov.batches["kind"],

@@ -8,7 +8,6 @@ files, which anyone could have typed.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
@@ -39,15 +38,9 @@ def write_table(frame: pd.DataFrame, stem: Path, sheet: str = "table") -> tuple[
 
 def to_html(frame: pd.DataFrame, numeric_right: bool = True) -> str:
     """A plain, escaped HTML table (no index) styled by the report's own CSS."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    from pipeline.reports.pages import render
+
     right = [numeric_right and pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    rows = []
-    for values in frame.itertuples(index=False):
-        cells = []
-        for v, r in zip(values, right, strict=True):
-            text = "" if v is None or (isinstance(v, float) and v != v) else str(v)
-            cls = ' class="num"' if r else ""
-            cells.append(f"<td{cls}>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table class="report-table"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    rows = [[("" if v is None or (isinstance(v, float) and v != v) else str(v), r)
+             for v, r in zip(values, right, strict=True)] for values in frame.itertuples(index=False)]
+    return render("table", columns=[str(c) for c in frame.columns], rows=rows)
