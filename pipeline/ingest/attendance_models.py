@@ -29,7 +29,6 @@ ATTENDANCE_MODELS: tuple[tuple[str, str, str], ...] = (
     ("marts", "attendances", "table"),
     ("marts", "participants", "table"),
     ("marts", "cross_entity_ties", "table"),
-    ("marts", "youth_engagement", "table"),
 )
 
 # age groups of participants (youth is 15-30 by default, hence the split of the young years)
