@@ -29,11 +29,9 @@ _ENV = {
     "youth_min_age": "SPSC_YOUTH_MIN_AGE",
     "youth_max_age": "SPSC_YOUTH_MAX_AGE",
     "inter_entity_min_per_side": "SPSC_INTER_ENTITY_MIN",
-    "sustained_min_events": "SPSC_SUSTAINED_MIN",
     "write_wait": "SPSC_WRITE_WAIT",
 }
-_DEFAULTS = {"min_cell": 10, "youth_min_age": 15, "youth_max_age": 30, "inter_entity_min_per_side": 2,
-             "sustained_min_events": 3}
+_DEFAULTS = {"min_cell": 10, "youth_min_age": 15, "youth_max_age": 30, "inter_entity_min_per_side": 2}
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,6 @@ class Settings:
     youth_min_age: int | None = None  # youth = aged youth_min_age..youth_max_age at the event (15-30)
     youth_max_age: int | None = None
     inter_entity_min_per_side: int | None = None  # an event is inter-entity with >= this many from each entity
-    sustained_min_events: int | None = None  # sustained engagement = this many activities or more
     youth_event_types: tuple[str, ...] | None = None  # events for young people, by type
     write_wait: float = 600.0  # seconds a writer waits for the one before it, then gives up
     project: Project | None = field(default=None, compare=False)
@@ -91,8 +88,7 @@ class Settings:
             a = p.config.attendance
             from_project = {"min_cell": p.config.min_cell, "youth_min_age": a.youth_ages[0],
                             "youth_max_age": a.youth_ages[1],
-                            "inter_entity_min_per_side": a.inter_entity_min_per_side,
-                            "sustained_min_events": a.sustained_min_events}
+                            "inter_entity_min_per_side": a.inter_entity_min_per_side}
         for name, default in _DEFAULTS.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, from_project.get(name, default))

@@ -334,6 +334,24 @@ def _parse(text: str):
     return parse_catalogue(text, "indicators.yml", waves=config.waves, quarters=config.quarters)
 
 
+def test_thresholds_are_written_into_the_texts_from_the_catalogue_and_the_project():
+    """The sustained threshold is the indicator's own (min_activities) and the youth ages the
+    project's: labels, subjects and definitions state them from there, in every language."""
+    from pipeline.indicators.catalogue import parse_catalogue
+
+    text = _mutated("    min_activities: 3", "    min_activities: 4")
+    config = _example().config
+    cat = parse_catalogue(text, "indicators.yml", waves=config.waves, quarters=config.quarters,
+                          youth_ages=(16, 29))
+    ind = next(i for i in cat.indicators if i.id == "sustained_youth")
+    assert ind.min_activities == 4
+    assert ind.label.en == "Young people engaged in 4 or more activities"
+    assert ind.label.get("sr") == "Млади укључени у 4 или више активности"
+    assert ind.definition.en.endswith("at least 4 distinct project activities in the period while aged 16-29.")
+    assert all("{" not in t for i in cat.indicators for f in (i.label, i.subject, i.definition) if f
+               for t in f.texts().values())
+
+
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("    unit: percent\n    disaggregations: [total, sex, age_group, municipality, entity, urban_rural]",
      "    unit: percnt\n    disaggregations: [total, sex, age_group, municipality, entity, urban_rural]",
@@ -343,8 +361,12 @@ def _parse(text: str):
      "indicator 'citizen_dialogues': field 'disaggregations': sex not available for events"),
     ("  - id: provider_trust_index", "  - id: trust_municipality_high",
      "indicator 'trust_municipality_high': field 'id': duplicate id"),
-    ("    sustained: true\n", "    sustained: true\n    colour: red\n",
+    ("    min_activities: 3", "    min_activities: 3\n    colour: red\n",
      "indicator 'sustained_youth': field 'colour': Extra inputs are not permitted"),
+    ("    min_activities: 3", "    sustained: true",
+     "indicator 'sustained_youth': field '(entry)': 'sustained' is now 'min_activities: N'"),
+    ("    min_activities: 3", "    illustrative: false",
+     "indicator 'sustained_youth': field 'label': says {min_activities} but the indicator has no min_activities"),
     ("numerator_filter: {sex: female}", "numerator_filter: {sex: 1}",
      "indicator 'women_share_youth': field 'numerator_filter.sex': must be a str, got 1"),
     ("condition: {variable: trust_municipality, min: 6, max: 10}", "condition: {variable: trust_municipality}",

@@ -619,13 +619,14 @@ def _through(through: str | None, column: str) -> tuple[str, list]:
     return (f" and {column} <= ?", [through]) if through else ("", [])
 
 
-def _people_sql(ind: Indicator, min_events: int, through: str | None) -> tuple[str, list]:
+def _people_sql(ind: Indicator, through: str | None) -> tuple[str, list]:
     ev, ev_params = _filters(ind.event_filter, lambda c: "e")
     pf, pf_params = _filters(ind.person_filter, lambda c: _PERSON_FILTER_TABLE[c])
     limit, limit_params = _through(through, "a.quarter")
     where = " and ".join(["true", *ev, *pf])
     sets, dimension, dimension_value = _grouping(ind.disaggregations)
-    having = f"having count(distinct event_id) >= {int(min_events)}" if ind.sustained else ""
+    having = (f"having count(distinct event_id) >= {int(ind.min_activities)}"
+              if ind.min_activities is not None else "")
     if ind.estimator == "ratio":
         num, num_params = _filters(ind.numerator_filter, lambda c: "per_person")
         known = " and ".join(f"{_q(c)} is not null" for c in ind.numerator_filter)
@@ -786,7 +787,7 @@ def attendance_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, sett
                 continue
             sql, params = _ties_sql(ind)
         elif ind.of == "people":
-            sql, params = _people_sql(ind, settings.sustained_min_events, through)
+            sql, params = _people_sql(ind, through)
         else:
             sql, params = _events_sql(ind, through)
         part = con.execute(sql, params).df()

@@ -59,7 +59,6 @@ def set_attendance_variables(con: duckdb.DuckDBPyConnection, settings: Settings)
         "youth_min_age": int(settings.youth_min_age),
         "youth_max_age": int(settings.youth_max_age),
         "inter_entity_min_per_side": int(settings.inter_entity_min_per_side),
-        "sustained_min_events": int(settings.sustained_min_events),
     }
     for name, value in values.items():
         con.execute(f"set variable {name} = {value:d}")

@@ -101,8 +101,15 @@ class Attendance(BaseModel):
     youth_ages: tuple[int, int] = (15, 30)  # youth = aged from..to at the event date
     youth_event_types: list[str] | None = None  # events for young people, by type (default: the packaged)
     inter_entity_min_per_side: int = Field(default=2, ge=1)  # an inter-entity event has this many from each entity
-    sustained_min_events: int = Field(default=3, ge=1)  # sustained engagement: this many activities
     event_types: dict[str, Text] = Field(default_factory=dict)  # labels of the event types in reports
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "sustained_min_events" in data:
+            raise ValueError("sustained_min_events has moved to the indicator catalogue: "
+                             "'min_activities: N' on the sustained-engagement indicator")
+        return data
 
     @field_validator("youth_ages")
     @classmethod
