@@ -128,3 +128,46 @@ def test_migrate_is_a_no_op_on_a_current_warehouse(warehouse):
         assert migrate(con) == []
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ the engine's input contract
+def test_migrations_create_the_input_contract_with_its_types():
+    """contract.yml is the one declaration of what the engine reads: a fresh warehouse's
+    migrations create every table and column of it, with the declared types."""
+    import duckdb
+
+    from pipeline.warehouse.contract import INPUT_TABLES
+
+    con = duckdb.connect()
+    migrate(con)
+    have = {(t, c): ty.lower() for t, c, ty in con.execute(
+        "select table_name, column_name, data_type from information_schema.columns").fetchall()}
+    wrong = {(t, c): (ty, have.get((t, c), "missing")) for t, cols in INPUT_TABLES.items()
+             for c, ty in cols.items() if have.get((t, c)) != ty}
+    assert wrong == {}
+    assert sum(len(cols) for cols in INPUT_TABLES.values()) > 60
+
+
+def test_the_docs_contract_is_the_declared_one():
+    """docs/warehouse.md's contract section is written from contract.yml (python -m
+    pipeline.warehouse.contract rewrites it): a column added to one and not the other fails."""
+    from pathlib import Path
+
+    from pipeline.warehouse.contract import INPUT_TABLES, contract_markdown, docs_section
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    assert docs_section(docs) == contract_markdown()
+    for table, columns in INPUT_TABLES.items():
+        assert all(f"| `{c}` | `{ty}` |" in docs for c, ty in columns.items()), table
+
+
+def test_build_refuses_a_warehouse_without_a_contract_column():
+    import duckdb
+
+    from pipeline.indicators.engine import check_inputs
+
+    con = duckdb.connect()
+    migrate(con)
+    con.execute("alter table attendances drop column is_youth")
+    with pytest.raises(SpscError, match="attendances lacks is_youth"):
+        check_inputs(con)
