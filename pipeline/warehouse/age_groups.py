@@ -5,6 +5,7 @@ written into the temporary macros the models call, so no model holds an age band
   when none does (a NULL age group is left out of the breakdowns, kept in the totals);
 - ``form_population(form_id)``: the population a survey form's respondents belong to (its
   settings' ``population``, by default the first of ``age_groups``);
+- ``survey_age_group(age)``: the band of the first population (a form declaring none);
 - ``attendance_age_group(age)``: the first population of ``attendance.age_groups`` with a band
   holding the age (the example's: youth bands for the young, adult bands for the others).
 """
@@ -60,6 +61,8 @@ def age_group_sql(config: ProjectConfig) -> list[str]:
         f"create or replace temp macro age_group(age, population) as case population "
         f"{' '.join(by_population)} end",
         f"create or replace temp macro attendance_age_group(age) as coalesce({attendance}, null)",
+        # a survey row of a form without a population of its own (benchmarks' reference query)
+        f"create or replace temp macro survey_age_group(age) as age_group(age, {_literal(first)})",
         f"create or replace temp macro form_population(form_id) as {_literal(first)}",
     ]
 
