@@ -30,11 +30,18 @@ _ENV = {
     "youth_min_age": "SPSC_YOUTH_MIN_AGE",
     "youth_max_age": "SPSC_YOUTH_MAX_AGE",
     "inter_entity_min_per_side": "SPSC_INTER_ENTITY_MIN",
-    "sustained_min_events": "SPSC_SUSTAINED_MIN",
     "write_wait": "SPSC_WRITE_WAIT",
 }
-_DEFAULTS = {"min_cell": 10, "youth_min_age": 15, "youth_max_age": 30, "inter_entity_min_per_side": 2,
-             "sustained_min_events": 3}
+
+
+def _defaults() -> dict[str, int]:
+    """The thresholds of a project that sets none: the defaults of ``spsc.yml``'s schema, so
+    each is written once (pipeline.project.config)."""
+    from pipeline.project.config import Attendance, ProjectConfig
+
+    a = Attendance()
+    return {"min_cell": ProjectConfig.model_fields["min_cell"].default, "youth_min_age": a.youth_ages[0],
+            "youth_max_age": a.youth_ages[1], "inter_entity_min_per_side": a.inter_entity_min_per_side}
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,10 @@ class Settings:
     db: Path | None = None
     secret_path: Path | None = None
     boundaries_dir: Path | None = None
-    min_cell: int | None = None  # published cells built from fewer people are suppressed (10)
-    youth_min_age: int | None = None  # youth = aged youth_min_age..youth_max_age at the event (15-30)
+    min_cell: int | None = None  # published cells built from fewer people are suppressed
+    youth_min_age: int | None = None  # youth = aged youth_min_age..youth_max_age at the event
     youth_max_age: int | None = None
     inter_entity_min_per_side: int | None = None  # an event is inter-entity with >= this many from each entity
-    sustained_min_events: int | None = None  # sustained engagement = this many activities or more
     youth_event_types: tuple[str, ...] | None = None  # events for young people, by type
     write_wait: float = 600.0  # seconds a writer waits for the one before it, then gives up
     project: Project | None = field(default=None, compare=False)
@@ -92,9 +98,8 @@ class Settings:
             a = p.config.attendance
             from_project = {"min_cell": p.config.min_cell, "youth_min_age": a.youth_ages[0],
                             "youth_max_age": a.youth_ages[1],
-                            "inter_entity_min_per_side": a.inter_entity_min_per_side,
-                            "sustained_min_events": a.sustained_min_events}
-        for name, default in _DEFAULTS.items():
+                            "inter_entity_min_per_side": a.inter_entity_min_per_side}
+        for name, default in _defaults().items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, from_project.get(name, default))
         if self.youth_event_types is None:

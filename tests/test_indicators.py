@@ -117,18 +117,18 @@ def citizen_export(wave: str, shift: int = 0, fpc: dict | None = None) -> list[d
 
 # youth pre/post 2024Q4: (code, muni, sex, age_group, attitude pre, attitude post)
 YOUTH = [
-    ("y01", "livno", "female", "15-17", 2.0, 3.0),   # improved
-    ("y02", "livno", "male", "18-24", 3.0, 3.5),     # improved
-    ("y03", "livno", "female", "18-24", 4.0, 4.0),   # same
-    ("y04", "drvar", "male", "15-17", 2.5, 2.0),     # worse
+    ("y01", "livno", "female", "15-19", 2.0, 3.0),   # improved
+    ("y02", "livno", "male", "20-24", 3.0, 3.5),     # improved
+    ("y03", "livno", "female", "20-24", 4.0, 4.0),   # same
+    ("y04", "drvar", "male", "15-19", 2.5, 2.0),     # worse
     ("y05", "drvar", "female", "25-30", 1.0, 4.0),   # improved
-    ("y06", "ribnik", "male", "18-24", 3.25, 3.5),   # improved
-    ("y07", "ribnik", "female", "15-17", 5.0, 4.75),  # worse
+    ("y06", "ribnik", "male", "20-24", 3.25, 3.5),   # improved
+    ("y07", "ribnik", "female", "15-19", 5.0, 4.75),  # worse
     ("y08", "ribnik", "male", "25-30", 2.0, 2.75),   # improved
-    ("y09", "mrkonjic_grad", "female", "18-24", 3.0, 3.0),  # same
-    ("y10", "mrkonjic_grad", "male", "18-24", 1.5, 2.5),    # improved
-    ("y11", "livno", "female", "18-24", 2.0, None),  # no post: not counted
-    ("y12", "ribnik", "male", "18-24", None, 4.0),   # no pre: not counted
+    ("y09", "mrkonjic_grad", "female", "20-24", 3.0, 3.0),  # same
+    ("y10", "mrkonjic_grad", "male", "20-24", 1.5, 2.5),    # improved
+    ("y11", "livno", "female", "20-24", 2.0, None),  # no post: not counted
+    ("y12", "ribnik", "male", "20-24", None, 4.0),   # no pre: not counted
 ]
 
 
@@ -142,7 +142,7 @@ def _items(score: float) -> list[int]:
 def youth_export() -> list[dict]:
     """The youth questionnaires (pre and post) as an export of the example's youth form."""
     rows = []
-    ages = {"15-17": 16, "18-24": 20, "25-30": 27}
+    ages = {"15-19": 16, "20-24": 20, "25-30": 27}
     for code, muni, sex, age_group, pre, post in YOUTH:
         for phase, score in (("pre", pre), ("post", post)):
             if score is None:
@@ -170,9 +170,9 @@ EVENTS = [
 PEOPLE = [
     ("c1", "female", "30-44", "livno"), ("c2", "male", "45-64", "livno"),
     ("c3", "female", "65+", "ribnik"), ("c4", "male", "30-44", "ribnik"),
-    ("u1", "female", "15-17", "livno"), ("u2", "male", "18-24", "livno"),
-    ("u3", "female", "18-24", "ribnik"), ("u4", "female", "25-30", "drvar"),
-    ("u5", "male", "15-17", "ribnik"), ("u6", "female", "18-24", "kljuc"),
+    ("u1", "female", "15-19", "livno"), ("u2", "male", "20-24", "livno"),
+    ("u3", "female", "20-24", "ribnik"), ("u4", "female", "25-30", "drvar"),
+    ("u5", "male", "15-19", "ribnik"), ("u6", "female", "20-24", "kljuc"),
 ]
 # attendances: event -> [(person, is_youth)]
 ATTEND = {
@@ -334,6 +334,24 @@ def _parse(text: str):
     return parse_catalogue(text, "indicators.yml", waves=config.waves, quarters=config.quarters)
 
 
+def test_thresholds_are_written_into_the_texts_from_the_catalogue_and_the_project():
+    """The sustained threshold is the indicator's own (min_activities) and the youth ages the
+    project's: labels, subjects and definitions state them from there, in every language."""
+    from pipeline.indicators.catalogue import parse_catalogue
+
+    text = _mutated("    min_activities: 3", "    min_activities: 4")
+    config = _example().config
+    cat = parse_catalogue(text, "indicators.yml", waves=config.waves, quarters=config.quarters,
+                          youth_ages=(16, 29))
+    ind = next(i for i in cat.indicators if i.id == "sustained_youth")
+    assert ind.min_activities == 4
+    assert ind.label.en == "Young people engaged in 4 or more activities"
+    assert ind.label.get("sr") == "Млади укључени у 4 или више активности"
+    assert ind.definition.en.endswith("at least 4 distinct project activities in the period while aged 16-29.")
+    assert all("{" not in t for i in cat.indicators for f in (i.label, i.subject, i.definition) if f
+               for t in f.texts().values())
+
+
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("    unit: percent\n    disaggregations: [total, sex, age_group, municipality, entity, urban_rural]",
      "    unit: percnt\n    disaggregations: [total, sex, age_group, municipality, entity, urban_rural]",
@@ -343,8 +361,12 @@ def _parse(text: str):
      "indicator 'citizen_dialogues': field 'disaggregations': sex not available for events"),
     ("  - id: provider_trust_index", "  - id: trust_municipality_high",
      "indicator 'trust_municipality_high': field 'id': duplicate id"),
-    ("    sustained: true\n", "    sustained: true\n    colour: red\n",
+    ("    min_activities: 3", "    min_activities: 3\n    colour: red\n",
      "indicator 'sustained_youth': field 'colour': Extra inputs are not permitted"),
+    ("    min_activities: 3", "    sustained: true",
+     "indicator 'sustained_youth': field '(entry)': 'sustained' is now 'min_activities: N'"),
+    ("    min_activities: 3", "    illustrative: false",
+     "indicator 'sustained_youth': field 'label': says {min_activities} but the indicator has no min_activities"),
     ("numerator_filter: {sex: female}", "numerator_filter: {sex: 1}",
      "indicator 'women_share_youth': field 'numerator_filter.sex': must be a str, got 1"),
     ("condition: {variable: trust_municipality, min: 6, max: 10}", "condition: {variable: trust_municipality}",
@@ -705,6 +727,20 @@ def test_each_dimension_is_one_design_call_for_all_its_domains(settings, monkeyp
     assert (1, ("wave", "dim:urban_rural")) in calls
 
 
+def test_age_groups_are_the_bands_of_each_population(built, values):
+    """One set of age bands per population (spsc.yml age_groups): the youth questionnaire's
+    respondents (forms/spsc_youth_prepost.yml: population: youth) in the young people's bands,
+    so result 1.2's breakdowns by age line up; the citizen survey's in the adults' (census)."""
+    config = built.project.config
+    ages = values[values["dimension"] == "age_group"]
+    youth = set(ages.loc[ages["indicator_id"] == "attitude_improved", "dimension_value"])
+    adults = set(ages.loc[ages["indicator_id"] == "trust_municipality_high", "dimension_value"])
+    assert youth == set(config.age_groups["youth"]) == {"15-19", "20-24", "25-30"}
+    assert adults == set(config.age_groups["adults"]) == {"18-29", "30-44", "45-64", "65+"}
+    # y01, y04, y07 (aged 16): one improved of three
+    assert cell(values, "attitude_improved", "2024Q4", "age_group", "15-19")["estimate"] == pytest.approx(100 / 3)
+
+
 # ---------------------------------------------------------------- engine: suppression, atomicity
 def test_default_threshold_publishes_no_small_cell(settings):
     from pipeline.indicators.engine import build
@@ -741,8 +777,8 @@ def test_complementary_suppression_in_a_build(settings):
     hidden = dict(zip(youth["dimension_value"], youth["suppressed"], strict=True))
     # male (2) is below 3, so female (4) goes too; RS (2) takes FBiH (4) with it
     assert hidden["male"] and hidden["female"] and hidden["RS"] and hidden["FBiH"]
-    # age: 15-17 (2) and 25-30 (1) are two unknowns already, so 18-24 (3) stays
-    assert not hidden["18-24"] and hidden["15-17"] and hidden["25-30"]
+    # age: 15-19 (2) and 25-30 (1) are two unknowns already, so 20-24 (3) stays
+    assert not hidden["20-24"] and hidden["15-19"] and hidden["25-30"]
     assert not hidden["total"]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
 import json
 import re
 from dataclasses import asdict
@@ -221,6 +222,74 @@ def test_sections_write_published_numbers(warehouse, capsys):
     assert {"citizen_survey_2023Q1.csv", "citizen_survey_2024Q4.csv"} <= set(provenance["file_name"])
     shown = capsys.readouterr().out  # outside a kernel, display() prints the objects
     assert shown.count("IPython.core.display") > 5
+
+
+def _youth_indicators(settings) -> list[str]:
+    """The catalogue's figures about young people: attendance indicators of young people or
+    youth events, and the youth pre/post questionnaire's."""
+    from pipeline.indicators.catalogue import load_catalogue
+
+    return [i.id for i in load_catalogue(settings.project).indicators
+            if i.person_filter.get("is_youth") or i.event_filter.get("is_youth_event")
+            or i.of == "ties" or i.source == "spsc_youth_prepost"]
+
+
+def test_every_youth_figure_in_any_table_is_the_engines(warehouse):
+    """One source for youth figures (issue 15): the report's result tables, the donor table and
+    its CSV export show exactly the cells of indicator_values, and no warehouse table counts
+    young people per period on its own."""
+    from pipeline.indicators.catalogue import load_catalogue
+    from pipeline.indicators.donor_table import DECIMALS, donor_rows, headers, write_csv
+    from pipeline.warehouse import connect
+
+    youth = _youth_indicators(warehouse)
+    assert {"unique_youth", "sustained_youth", "women_share_youth", "inter_entity_share",
+            "cross_entity_ties", "attitude_improved"} <= set(youth)
+    con = connect(warehouse.db, read_only=True)
+    try:
+        cells = con.execute("select * from indicator_values where indicator_id in (select unnest(?))",
+                            [youth]).df()
+        tables = {t: set(c) for t, c in con.execute(
+            "select table_name, list(column_name) from information_schema.columns"
+            " group by table_name").fetchall()}
+        donor = donor_rows(con, load_catalogue(warehouse.project), warehouse, "2024Q4")
+    finally:
+        con.close()
+    assert "youth_engagement" not in tables
+    recount = {"n_young_sustained", "n_young_women", "young_women_share", "inter_entity_share"}
+    assert {t for t, c in tables.items() if c & recount} == set()
+    key = ["indicator_id", "period", "dimension", "dimension_value"]
+    published = cells.set_index(key)
+    assert len(published) > 100  # every breakdown of every youth indicator, many periods
+
+    # the report's result tables (one per result): the period's cells, as built
+    rep = _open(warehouse, period="2024Q4")
+    sections.results(rep)
+    rep.close()
+    shown = pd.concat([pd.read_csv(path, encoding="utf-8-sig") for path in
+                       (warehouse.home / "out" / "tables").glob("project.en__result_*.csv")])
+    shown = shown[shown["indicator_id"].isin(youth)]
+    assert set(shown["indicator_id"]) == set(youth)
+    for row in shown.itertuples():
+        cell = published.loc[(row.indicator_id, row.period, row.dimension, str(row.dimension_value))]
+        assert bool(row.suppressed) == bool(cell["suppressed"]), row
+        if not row.suppressed:
+            assert row.estimate == pytest.approx(cell["estimate"]), row
+
+    # the donor table and its export: attendance cumulative through 2024Q4, survey latest wave
+    by_id = donor.set_index("indicator_id")
+    exported = pd.read_csv(io.StringIO(write_csv(donor, None, "en", donor.attrs["min_cell"])))
+    # the export has no ids: its rows are the donor table's, in order
+    exported = pd.Series(exported[headers(["progress"], "en")[0]].to_numpy(), index=donor["indicator_id"])
+    for ind in youth:
+        own = cells[(cells["indicator_id"] == ind) & (cells["dimension"] == "total")]
+        period = "cumulative" if "cumulative" in set(own["period"]) else own["period"].max()
+        cell = own[own["period"] == period].iloc[0]
+        expected = None if cell["suppressed"] else cell["estimate"]
+        assert by_id.loc[ind, "progress"] == pytest.approx(expected, nan_ok=True), ind
+        decimals = DECIMALS[by_id.loc[ind, "unit"]]
+        written = exported.loc[ind]
+        assert (pd.isna(written) if expected is None else float(written) == round(expected, decimals)), ind
 
 
 def test_the_donor_table_says_how_intervals_are_made(warehouse):

@@ -128,3 +128,99 @@ def test_migrate_is_a_no_op_on_a_current_warehouse(warehouse):
         assert migrate(con) == []
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ the engine's input contract
+def test_migrations_create_the_input_contract_with_its_types():
+    """contract.yml is the one declaration of what the engine reads: a fresh warehouse's
+    migrations create every table and column of it, with the declared types."""
+    import duckdb
+
+    from pipeline.warehouse.contract import INPUT_TABLES
+
+    con = duckdb.connect()
+    migrate(con)
+    have = {(t, c): ty.lower() for t, c, ty in con.execute(
+        "select table_name, column_name, data_type from information_schema.columns").fetchall()}
+    wrong = {(t, c): (ty, have.get((t, c), "missing")) for t, cols in INPUT_TABLES.items()
+             for c, ty in cols.items() if have.get((t, c)) != ty}
+    assert wrong == {}
+    assert sum(len(cols) for cols in INPUT_TABLES.values()) > 60
+
+
+def test_the_docs_contract_is_the_declared_one():
+    """docs/warehouse.md's contract section is written from contract.yml (python -m
+    pipeline.warehouse.contract rewrites it): a column added to one and not the other fails."""
+    from pathlib import Path
+
+    from pipeline.warehouse.contract import INPUT_TABLES, contract_markdown, docs_section
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    assert docs_section(docs) == contract_markdown()
+    for table, columns in INPUT_TABLES.items():
+        assert all(f"| `{c}` | `{ty}` |" in docs for c, ty in columns.items()), table
+
+
+def test_build_refuses_a_warehouse_without_a_contract_column():
+    import duckdb
+
+    from pipeline.indicators.engine import check_inputs
+
+    con = duckdb.connect()
+    migrate(con)
+    con.execute("alter table attendances drop column is_youth")
+    with pytest.raises(SpscError, match="attendances lacks is_youth"):
+        check_inputs(con)
+
+
+# ------------------------------------------------------------------ age groups: the project's bands
+def _age_groups(project, sql: str) -> list[tuple]:
+    import duckdb
+
+    from pipeline.warehouse.age_groups import create_age_group_macros
+
+    con = duckdb.connect()
+    create_age_group_macros(con, project)
+    return con.execute(sql).fetchall()
+
+
+def test_age_groups_come_from_the_project_bands_per_population(settings):
+    rows = _age_groups(settings.project, """
+        select age, attendance_age_group(age), age_group(age, form_population('spsc_citizen_survey')),
+            age_group(age, form_population('spsc_youth_prepost'))
+        from (values (12), (15), (19), (20), (30), (31), (64), (65), (null)) t(age)""")
+    assert rows == [
+        (12, None, None, None),  # in no band: left out of the breakdowns, kept in the totals
+        (15, "15-19", None, "15-19"), (19, "15-19", "18-29", "15-19"), (20, "20-24", "18-29", "20-24"),
+        (30, "25-30", "30-44", "25-30"),  # young at an activity: the youth band
+        (31, "30-44", "30-44", None), (64, "45-64", "45-64", None), (65, "65+", "65+", None),
+        (None, None, None, None)]
+
+
+def test_age_groups_are_declared_once_and_checked(settings):
+    import re
+    from pathlib import Path
+
+    from pipeline.project.config import ProjectError, parse_config
+
+    text = (settings.project.root / "spsc.yml").read_text(encoding="utf-8")
+    bad = text.replace("youth: [15-19, 20-24, 25-30]", "youth: [15-19, 19-24]")
+    with pytest.raises(ProjectError, match="population 'youth': bands must rise without overlap"):
+        parse_config(bad)
+    bad = text.replace("age_groups: [youth, adults]", "age_groups: [young]")
+    with pytest.raises(ProjectError, match=r"attendance\.age_groups names young, not a population"):
+        parse_config(bad)
+    form = settings.project.root / "forms" / "spsc_youth_prepost.yml"
+    form.write_text(form.read_text(encoding="utf-8").replace("population: youth", "population: kids"),
+                    encoding="utf-8")
+    from pipeline.project import load_project
+
+    with pytest.raises(ProjectError, match="field 'population': 'kids' is not a population"):
+        _age_groups(load_project(settings.project.root), "select 1")
+    # no model or module of the package writes an age band of its own
+    root = Path(__file__).resolve().parents[1] / "pipeline"
+    band = re.compile(r"'(1[58]-(17|19|29)|25-30|30-44|45-64|65\+)'")
+    code = {p: re.sub(r"(--|#).*", "", p.read_text(encoding="utf-8"))  # comments may give examples
+            for p in root.rglob("*") if p.suffix in (".py", ".sql") and "synth" not in p.parts}
+    found = [str(p.relative_to(root)) for p, text in code.items() if band.search(text)]
+    assert found == []

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import SpscError
-from pipeline.project.config import Text
+from pipeline.project.config import Attendance, Text
 
 CATALOGUE_FILE = "indicators.yml"
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
@@ -126,7 +126,8 @@ class Indicator(BaseModel):
     event_filter: dict[str, Any] = Field(default_factory=dict)
     person_filter: dict[str, Any] = Field(default_factory=dict)
     numerator_filter: dict[str, Any] = Field(default_factory=dict)
-    sustained: bool = False
+    # sustained engagement: only people who came to at least this many distinct activities
+    min_activities: int | None = Field(default=None, ge=1)
     unit: Literal["percent", "count", "mean"]
     scale: tuple[float, float] | None = None  # a mean's answer scale: its CI is kept within it
     disaggregations: list[str] = Field(default_factory=lambda: ["total"])
@@ -143,6 +144,10 @@ class Indicator(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _legacy_unit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "sustained" in data:
+            # the threshold was a setting (sustained_min_events): it is the indicator's own now
+            raise ValueError("'sustained' is now 'min_activities: N', the number of distinct "
+                             "activities a person must have come to (e.g. 3)")
         # the old unit score_0_10 is a mean on the 0-10 scale
         if isinstance(data, dict) and data.get("unit") == "score_0_10":
             data = {**data, "unit": "mean"}
@@ -301,8 +306,8 @@ def check_indicator(ind: Indicator, periods: set[str]) -> list[tuple[str, str]]:
             problems.append(("numerator_filter", "a ratio needs the numerator's filter"))
         if ind.estimator != "ratio" and ind.numerator_filter:
             problems.append(("numerator_filter", "only a ratio has a numerator filter"))
-        if ind.sustained and ind.of != "people":
-            problems.append(("sustained", "only people can be sustained participants"))
+        if ind.min_activities is not None and ind.of != "people":
+            problems.append(("min_activities", "only people can be sustained participants"))
         if ind.of == "ties" and (ind.event_filter or ind.person_filter):
             problems.append(("event_filter", "ties come from the cross_entity_ties mart, unfiltered"))
         problems += _check_filters(ind, "event_filter", EVENT_FILTER_COLUMNS)
@@ -313,8 +318,8 @@ def check_indicator(ind: Indicator, periods: set[str]) -> list[tuple[str, str]]:
             extra = [d for d in ind.disaggregations if d not in ALLOWED_DIMENSIONS[ind.of]]
             if extra:
                 problems.append(("disaggregations", f"{', '.join(extra)} not available for {ind.of}"))
-    if survey and (ind.of or ind.event_filter or ind.person_filter or ind.sustained):
-        problems.append(("of", "a survey indicator has no of/event_filter/person_filter/sustained"))
+    if survey and (ind.of or ind.event_filter or ind.person_filter or ind.min_activities):
+        problems.append(("of", "a survey indicator has no of/event_filter/person_filter/min_activities"))
     expected_unit = {"proportion": "percent", "ratio": "percent", "count": "count",
                      "unique_count": "count", "mean": "mean"}[ind.estimator]
     if ind.unit != expected_unit:
@@ -350,12 +355,41 @@ def check_targets(ind: Indicator, periods: set[str]) -> list[tuple[str, str]]:
     return problems
 
 
+# words of a label, subject or definition filled from the numbers they name, so that a
+# threshold is written once: "{min_activities} or more activities", "aged {youth_ages}"
+PLACEHOLDERS = re.compile(r"\{(min_activities|youth_ages)\}")
+_TEXT_FIELDS = ("label", "subject", "definition", "means_of_verification")
+
+
+def fill_texts(ind: Indicator, youth_ages: tuple[int, int]) -> tuple[Indicator, list[tuple[str, str]]]:
+    """The indicator with ``{min_activities}`` (its own threshold) and ``{youth_ages}`` (the
+    project's, spsc.yml ``attendance.youth_ages``) written into its texts; and the problems
+    (a placeholder the indicator has no value for)."""
+    values = {"youth_ages": f"{youth_ages[0]}-{youth_ages[1]}"}
+    if ind.min_activities is not None:
+        values["min_activities"] = str(ind.min_activities)
+    problems, update = [], {}
+    for field in _TEXT_FIELDS:
+        text = getattr(ind, field)
+        if text is None:
+            continue
+        texts = text.texts()
+        missing = {m for t in texts.values() for m in PLACEHOLDERS.findall(t)} - set(values)
+        problems += [(field, f"says {{{m}}} but the indicator has no {m}") for m in sorted(missing)]
+        if not missing:
+            update[field] = Text.model_validate({lang: PLACEHOLDERS.sub(lambda m: values[m.group(1)], t)
+                                                 for lang, t in texts.items()})
+    return ind.model_copy(update=update), problems
+
+
 def parse_catalogue(text: str, name: str = CATALOGUE_FILE, *, waves: dict[str, str] | None = None,
-                    quarters: list[str] | None = None) -> Catalogue:
+                    quarters: list[str] | None = None,
+                    youth_ages: tuple[int, int] | None = None) -> Catalogue:
     """Validate ``indicators.yml`` text; raises :class:`CatalogueError` listing every problem.
 
     Each problem reads ``<name>: indicator '<id>': field '<field>': <message>``. ``waves`` and
     ``quarters`` are the project's (``spsc.yml``); a catalogue may also state its own.
+    ``youth_ages`` (the project's ``attendance.youth_ages``) fills ``{youth_ages}`` in texts.
     """
     try:
         raw = yaml.safe_load(text)
@@ -395,7 +429,8 @@ def parse_catalogue(text: str, name: str = CATALOGUE_FILE, *, waves: dict[str, s
             problems += [f"{label}: field '{_where(e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
                          for e in exc.errors()]
             continue
-        problems += [f"{label}: field '{f}': {m}" for f, m in check_indicator(ind, periods)]
+        ind, unfilled = fill_texts(ind, youth_ages or Attendance().youth_ages)
+        problems += [f"{label}: field '{f}': {m}" for f, m in [*check_indicator(ind, periods), *unfilled]]
         indicators.append(ind)
     if problems:
         raise CatalogueError("; ".join(problems), name)
@@ -419,7 +454,8 @@ def load_catalogue(project=None, *, path: Path | str | None = None) -> Catalogue
     except OSError as exc:
         raise CatalogueError(f"cannot read the indicator catalogue ({exc.strerror})", str(file),
                              "every project has one (spsc new writes it)") from exc
-    catalogue = parse_catalogue(text, file.name, waves=config.waves, quarters=config.quarters)
+    catalogue = parse_catalogue(text, file.name, waves=config.waves, quarters=config.quarters,
+                                youth_ages=config.attendance.youth_ages)
     if path is None and project.results_framework_path.exists():
         from pipeline.project.results import apply_results_framework
 

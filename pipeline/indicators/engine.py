@@ -68,42 +68,7 @@ from pipeline.indicators.sources import (
 from pipeline.indicators.suppression import suppress
 from pipeline.survey import CellSums, Design, difference
 from pipeline.warehouse import connect, transaction
-
-# The part of the warehouse contract (docs/warehouse.md) this stage reads: table -> column -> type.
-INPUT_TABLES: dict[str, dict[str, str]] = {
-    "stg_survey__submissions": {
-        "submission_id": "bigint", "form_id": "varchar", "wave": "varchar",
-        "respondent_key": "varchar", "is_current": "boolean", "batch_id": "integer",
-    },
-    "stg_survey__answers": {"submission_id": "bigint", "question": "varchar", "value": "varchar"},
-    "codebook_questions": {"form_id": "varchar", "form_version": "varchar", "question": "varchar",
-                           "name": "varchar", "type": "varchar", "list_name": "varchar"},
-    "codebook_choices": {"form_id": "varchar", "list_name": "varchar", "choice": "varchar"},
-    "respondents": {
-        "respondent_key": "varchar", "form_id": "varchar", "wave": "varchar", "muni_id": "varchar",
-        "entity": "varchar", "sex": "varchar", "age": "integer", "age_group": "varchar",
-        "weight": "double", "stratum": "varchar", "psu": "varchar", "ssu": "varchar", "fpc": "double",
-        "fpc2": "double", "link_key": "varchar", "phase": "varchar", "batch_id": "integer",
-    },
-    "events": {
-        "event_id": "varchar", "date": "date", "quarter": "varchar", "muni_ids": "varchar[]",
-        "muni_id": "varchar", "entity": "varchar", "event_type": "varchar",
-        "is_youth_event": "boolean", "is_inter_entity": "boolean", "n_participants": "integer",
-        "batch_id": "integer",
-    },
-    "participants": {
-        "person_key": "varchar", "sex": "varchar", "birth_year": "integer", "age_group": "varchar",
-        "muni_id": "varchar", "entity": "varchar",
-    },
-    "attendances": {
-        "person_key": "varchar", "event_id": "varchar", "quarter": "varchar",
-        "age_at_event": "integer", "is_youth": "boolean", "role": "varchar", "batch_id": "integer",
-    },
-    "cross_entity_ties": {
-        "period": "varchar", "muni_id_a": "varchar", "muni_id_b": "varchar", "entity_a": "varchar",
-        "entity_b": "varchar", "n_ties": "bigint",
-    },
-}
+from pipeline.warehouse.contract import INPUT_TABLES  # the input contract: contract.yml
 
 # the standard dimensions -> the column holding their values
 DIMENSION_COLUMNS = {"total": None, "sex": "sex", "age_group": "age_group",
@@ -113,8 +78,6 @@ VALUE_COLUMNS = ["indicator_id", "period", "dimension", "dimension_value", "esti
                  "ci_method", "note"]
 # the design columns of a survey cell (NULL for attendance)
 PRECISION_COLUMNS = ["df", "n_weighted", "deff", "ci_method", "note"]
-# respondents columns the engine uses when a form declares them (a second sampling stage)
-OPTIONAL_INPUTS: dict[str, dict[str, str]] = {"respondents": {"fpc2": "double"}}
 CHANGE_COLUMNS = ["indicator_id", "dimension", "dimension_value", "baseline_period",
                   "latest_period", "baseline_estimate", "latest_estimate", "change", "se",
                   "ci_low", "ci_high", "p_value", "significant", "suppressed"]
@@ -624,13 +587,14 @@ def _through(through: str | None, column: str) -> tuple[str, list]:
     return (f" and {column} <= ?", [through]) if through else ("", [])
 
 
-def _people_sql(ind: Indicator, min_events: int, through: str | None) -> tuple[str, list]:
+def _people_sql(ind: Indicator, through: str | None) -> tuple[str, list]:
     ev, ev_params = _filters(ind.event_filter, lambda c: "e")
     pf, pf_params = _filters(ind.person_filter, lambda c: _PERSON_FILTER_TABLE[c])
     limit, limit_params = _through(through, "a.quarter")
     where = " and ".join(["true", *ev, *pf])
     sets, dimension, dimension_value = _grouping(ind.disaggregations)
-    having = f"having count(distinct event_id) >= {int(min_events)}" if ind.sustained else ""
+    having = (f"having count(distinct event_id) >= {int(ind.min_activities)}"
+              if ind.min_activities is not None else "")
     if ind.estimator == "ratio":
         num, num_params = _filters(ind.numerator_filter, lambda c: "per_person")
         known = " and ".join(f"{_q(c)} is not null" for c in ind.numerator_filter)
@@ -791,7 +755,7 @@ def attendance_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, sett
                 continue
             sql, params = _ties_sql(ind)
         elif ind.of == "people":
-            sql, params = _people_sql(ind, settings.sustained_min_events, through)
+            sql, params = _people_sql(ind, through)
         else:
             sql, params = _events_sql(ind, through)
         part = con.execute(sql, params).df()

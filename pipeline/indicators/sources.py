@@ -431,7 +431,7 @@ def build_respondents(con: duckdb.DuckDBPyConnection, project, books: dict[str, 
     from pipeline.ingest.survey_models import create_survey_views, model_sql
 
     register_seeds(con, project, books)
-    create_survey_views(con)
+    create_survey_views(con, project)
     con.execute("delete from respondents")
     con.execute(f"insert into respondents by name select * from ({model_sql('marts', 'respondents')})")
     return con.execute("select count(*) from respondents").fetchall()[0][0]

@@ -5,7 +5,8 @@ marts are built (each is read by several marts), temporary views for a quick loo
 the review list. Marts are tables (created by migration ``020_attendance``) refilled from
 their model. Thresholds come from
 :class:`pipeline.config.Settings` through DuckDB variables (``getvariable('youth_min_age')``),
-so the SQL holds no number a user may want to change.
+and age groups from the project's bands (:mod:`pipeline.warehouse.age_groups`), so the SQL
+holds no number a user may want to change.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib import resources
 import duckdb
 
 from pipeline.config import Settings
+from pipeline.warehouse.age_groups import create_age_group_macros
 
 # in dependency order: (layer, model name, materialisation); "review" models are views only
 ATTENDANCE_MODELS: tuple[tuple[str, str, str], ...] = (
@@ -29,24 +31,7 @@ ATTENDANCE_MODELS: tuple[tuple[str, str, str], ...] = (
     ("marts", "attendances", "table"),
     ("marts", "participants", "table"),
     ("marts", "cross_entity_ties", "table"),
-    ("marts", "youth_engagement", "table"),
 )
-
-# age groups of participants (youth is 15-30 by default, hence the split of the young years)
-_AGE_GROUP_MACRO = """
-create or replace temp macro attendance_age_group(age) as
-    case
-        when age is null then 'unknown'
-        when age < 15 then '<15'
-        when age <= 19 then '15-19'
-        when age <= 24 then '20-24'
-        when age <= 30 then '25-30'
-        when age <= 44 then '31-44'
-        when age <= 64 then '45-64'
-        else '65+'
-    end
-"""
-
 
 def model_sql(layer: str, name: str) -> str:
     """The SQL text of one model, by layer and name."""
@@ -60,13 +45,12 @@ def set_attendance_variables(con: duckdb.DuckDBPyConnection, settings: Settings)
         "youth_min_age": int(settings.youth_min_age),
         "youth_max_age": int(settings.youth_max_age),
         "inter_entity_min_per_side": int(settings.inter_entity_min_per_side),
-        "sustained_min_events": int(settings.sustained_min_events),
     }
     for name, value in values.items():
         con.execute(f"set variable {name} = {value:d}")
     types = ", ".join("'" + t.replace("'", "''") + "'" for t in settings.youth_event_types)
     con.execute(f"set variable youth_event_types = [{types}]::varchar[]")
-    con.execute(_AGE_GROUP_MACRO)
+    create_age_group_macros(con, settings.project)  # the project's bands (spsc.yml age_groups)
 
 
 def create_attendance_views(

@@ -27,28 +27,18 @@ SURVEY_MODELS: tuple[tuple[str, str, str], ...] = (
 # marts refilled one wave at a time (the others are small or views)
 _BY_WAVE: set[str] = set()
 
-_AGE_GROUP_MACRO = """
-create or replace temp macro survey_age_group(age) as
-    case
-        when age is null or age < 15 then null
-        when age < 18 then '15-17'
-        when age < 30 then '18-29'
-        when age < 45 then '30-44'
-        when age < 65 then '45-64'
-        else '65+'
-    end
-"""
-
-
 def model_sql(layer: str, name: str) -> str:
     """The SQL text of one model, by layer and name."""
     path = resources.files("pipeline.warehouse").joinpath("models", layer, f"{name}.sql")
     return path.read_text(encoding="utf-8")
 
 
-def create_survey_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the intermediate survey models (temporary) and the long marts (views)."""
-    con.execute(_AGE_GROUP_MACRO)
+def create_survey_views(con: duckdb.DuckDBPyConnection, project=None) -> None:
+    """Create the intermediate survey models (temporary) and the long marts (views), and the
+    age-group macros of ``project`` (its spsc.yml ``age_groups``; ``None``: the default bands)."""
+    from pipeline.warehouse.age_groups import create_age_group_macros
+
+    create_age_group_macros(con, project)
     for layer, name, kind in SURVEY_MODELS:
         if kind == "temp view":
             con.execute(f"create or replace temp view {name} as {model_sql(layer, name)}")

@@ -9,6 +9,7 @@ each naming the file and the field (``spsc.yml: field 'area.3': unknown municipa
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 from pathlib import Path
@@ -94,15 +95,43 @@ class Paths(BaseModel):
     boundaries: str | None = None  # default: <raw>/boundaries
 
 
+AGE_BAND = re.compile(r"^(\d{1,3})(?:-(\d{1,3})|\+)$")
+POPULATION = re.compile(r"^[a-z][a-z0-9_]*$")
+# one set of age bands per population (spsc.yml age_groups): adults are the census margins'
+# groups; young people's split the youth ages (15-30) in five-year steps
+DEFAULT_AGE_GROUPS: dict[str, list[str]] = {"adults": ["18-29", "30-44", "45-64", "65+"],
+                                            "youth": ["15-19", "20-24", "25-30"]}
+
+
+def age_band(label: str) -> tuple[int, int | None]:
+    """``"18-29"`` -> (18, 29); ``"65+"`` -> (65, None)."""
+    m = AGE_BAND.match(label)
+    if m is None:
+        raise ValueError(f"age band {label!r} is not like 18-29 or 65+")
+    low, high = int(m.group(1)), None if m.group(2) is None else int(m.group(2))
+    if high is not None and high < low:
+        raise ValueError(f"age band {label!r} ends before it starts")
+    return low, high
+
+
 class Attendance(BaseModel):
     """How sign-in sheets are read into people and events (see docs/project.md)."""
 
     model_config = ConfigDict(extra="forbid")
     youth_ages: tuple[int, int] = (15, 30)  # youth = aged from..to at the event date
+    # a participant's age group: the first of these populations (age_groups) with a band holding it
+    age_groups: list[str] = Field(default_factory=lambda: ["youth", "adults"], min_length=1)
     youth_event_types: list[str] | None = None  # events for young people, by type (default: the packaged)
     inter_entity_min_per_side: int = Field(default=2, ge=1)  # an inter-entity event has this many from each entity
-    sustained_min_events: int = Field(default=3, ge=1)  # sustained engagement: this many activities
     event_types: dict[str, Text] = Field(default_factory=dict)  # labels of the event types in reports
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "sustained_min_events" in data:
+            raise ValueError("sustained_min_events has moved to the indicator catalogue: "
+                             "'min_activities: N' on the sustained-engagement indicator")
+        return data
 
     @field_validator("youth_ages")
     @classmethod
@@ -152,6 +181,11 @@ class ProjectConfig(BaseModel):
     # municipalities that are cities (grad, град): "Profil grada", "u gradu Livno"
     cities: list[str] = Field(default_factory=list)
     min_cell: int = Field(default=10, ge=1)
+    # age bands per population, e.g. {adults: [18-29, 30-44, 45-64, 65+], youth: [15-19, ...]};
+    # a survey form says its population (forms/<form_id>.yml: population), the sign-in sheets
+    # theirs (attendance.age_groups); an age outside every band has no age group
+    age_groups: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in
+                                                                      DEFAULT_AGE_GROUPS.items()})
     paths: Paths = Field(default_factory=Paths)
     attendance: Attendance = Field(default_factory=Attendance)
     maps: Maps = Field(default_factory=Maps)
@@ -162,6 +196,27 @@ class ProjectConfig(BaseModel):
     @classmethod
     def _as_text(cls, value: Any) -> Any:
         return [str(v) for v in value] if isinstance(value, list) else value
+
+    @field_validator("age_groups")
+    @classmethod
+    def _age_groups(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not value:
+            raise ValueError("needs at least one population, e.g. {adults: [18-29, 30-44, 45-64, 65+]}")
+        for population, labels in value.items():
+            if not POPULATION.match(population):
+                raise ValueError(f"population {population!r}: a name like adults or youth")
+            if not labels:
+                raise ValueError(f"population {population!r} has no age band")
+            bands = [age_band(str(label)) for label in labels]
+            for (_, high), (next_low, _) in itertools.pairwise(bands):
+                if high is None or next_low <= high:
+                    raise ValueError(f"population {population!r}: bands must rise without overlap "
+                                     f"({', '.join(map(str, labels))})")
+        return {p: [str(x) for x in labels] for p, labels in value.items()}
+
+    def age_bands(self, population: str) -> list[tuple[int, int | None, str]]:
+        """The bands of a population, in order: ``(low, high or None, label)``."""
+        return [(*age_band(label), label) for label in self.age_groups[population]]
 
     @field_validator("languages")
     @classmethod
@@ -184,6 +239,14 @@ class ProjectConfig(BaseModel):
         if bad:
             raise ValueError(f"languages are {', '.join(LANGS)} ({', '.join(bad)})")
         return {str(k): str(v) for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _populations(self) -> ProjectConfig:
+        unknown = [p for p in self.attendance.age_groups if p not in self.age_groups]
+        if unknown:
+            raise ValueError(f"attendance.age_groups names {', '.join(unknown)}, not a population "
+                             f"of age_groups ({', '.join(self.age_groups)})")
+        return self
 
     @model_validator(mode="after")
     def _periods(self) -> ProjectConfig:

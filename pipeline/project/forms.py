@@ -24,6 +24,7 @@ XLSForm name and the form is a simple random sample with weight 1 (R's
     recode: {services/income: {"99": null}}    # other questions' recodes (value -> value)
     scores: {knowledge: [k1, k2, k3]}          # per-respondent mean of the items answered
     pre_post: {link: member_code, phase: test, pre: pre, post: post}
+    population: youth                    # age groups from spsc.yml age_groups (default: the first)
 
 Questions are named by their XLSForm name, with the group path where the name is not unique
 (``income`` or ``services/income``). SPSS and plain CSV sources use the same file (given
@@ -197,6 +198,8 @@ class FormSettings(BaseModel):
     recode: dict[str, dict[str, str | None]] = Field(default_factory=dict)
     scores: dict[str, list[str]] = Field(default_factory=dict)
     pre_post: PrePost | None = None
+    # whose age bands the respondents' age groups use (spsc.yml age_groups; default: the first)
+    population: str | None = None
     path: str | None = None  # the file it was read from (set by the reader)
 
     @field_validator("recode", mode="before")

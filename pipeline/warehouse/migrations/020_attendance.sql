@@ -127,19 +127,3 @@ create table if not exists cross_entity_ties (
     entity_b    varchar not null,
     n_ties      bigint not null     -- distinct pairs of young people, one from each entity, at a shared activity
 );
-
--- one row per period (a quarter or 'cumulative'), dimension and dimension value
-create table if not exists youth_engagement (
-    period                       varchar not null,
-    dimension                    varchar not null,   -- total, sex, age_group, municipality, entity
-    dimension_value              varchar not null,
-    n_participants               bigint not null,
-    n_women                      bigint not null,
-    n_young                      bigint not null,
-    n_young_women                bigint not null,
-    young_women_share            double,
-    n_young_sustained            bigint not null,
-    n_youth_events               bigint,
-    n_youth_events_inter_entity  bigint,
-    inter_entity_share           double
-);

@@ -36,8 +36,9 @@ final as (
         lower(trim(sex)) as sex,
         -- a birth year gives the age reached in the year of the wave
         coalesce(age_answered, cast(left(wave, 4) as integer) - birth_year_answered) as age,
-        survey_age_group(coalesce(age_answered, cast(left(wave, 4) as integer) - birth_year_answered))
-            as age_group,
+        -- the band of the form's population (spsc.yml age_groups, forms/<form_id>.yml population)
+        age_group(coalesce(age_answered, cast(left(wave, 4) as integer) - birth_year_answered),
+            form_population(form_id)) as age_group,
         try_cast(weight as double) as weight,
         stratum,
         psu,
