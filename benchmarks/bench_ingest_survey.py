@@ -12,14 +12,15 @@ interleaved runs), printed with its goal; the script exits non-zero when one is 
   and imports included: what a user waits for).
 
 The sample files are generated once with ``spsc synth`` and kept in the temporary folder for
-later runs.
+later runs. Sizes: ``--csv-respondents`` and ``--xlsx-respondents`` (per municipality and wave;
+``make bench`` runs smaller ones than these defaults).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,11 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from harness import REPEAT, Timing, check, finish
+
 RESPONDENTS_CSV = 200_000  # per municipality and wave: 9 x 200,000 = 1.8M respondents (plus dirt)
 RESPONDENTS_XLSX = 11_112  # about 100,000 submissions per wave
 CSV_LIMIT, XLSX_LIMIT = 2.0, 1.5
 MEMORY_LIMIT_MB = 1536
-REPEAT = 3
 CACHE = Path(tempfile.gettempdir()) / "spsc_bench_survey"
 
 _REFERENCE = """
@@ -120,8 +122,13 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def main() -> int:
-    survey = _sample(CACHE / f"csv_{RESPONDENTS_CSV}", RESPONDENTS_CSV, "csv")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv-respondents", type=int, default=RESPONDENTS_CSV)
+    parser.add_argument("--xlsx-respondents", type=int, default=RESPONDENTS_XLSX)
+    args = parser.parse_args(argv)
+    n_csv, n_xlsx = args.csv_respondents, args.xlsx_respondents
+    survey = _sample(CACHE / f"csv_{n_csv}", n_csv, "csv")
     export, form = survey / "citizen_survey_2023Q1.csv", survey / "citizen_survey_form.xlsx"
     work = CACHE / "work"
     print(f"file: {export.name}, {export.stat().st_size / 1e6:.0f} MB", flush=True)
@@ -137,14 +144,19 @@ def main() -> int:
     print(f"rows: read {last['read']:,} = loaded {last['loaded']:,} + quarantined {last['quarantined']:,} "
           f"({last['cells']:,} cells loaded as missing); {last['replaced']:,} edits replaced earlier versions, "
           f"{last['unchanged']:,} duplicates counted once")
-    csv_ratio = statistics.median(ing_runs) / statistics.median(ref_runs)
     peak = max(peaks)
     per_million = peak / (last["read"] / 1e6)
+    # below a million rows the interpreter and libraries (some 300 MB) dominate: not judged
+    judged = last["read"] >= 1_000_000
+    memory_ok = per_million < MEMORY_LIMIT_MB or not judged
     print(f"peak memory of the ingest (worst run): {peak:.0f} MB, {per_million:.0f} MB per million rows "
-          f"(goal < {MEMORY_LIMIT_MB} MB per million: {'met' if per_million < MEMORY_LIMIT_MB else 'NOT met'})")
-    print(f"CSV throughput: {last['read'] / statistics.median(ing_runs):,.0f} rows/s")
+          f"(goal < {MEMORY_LIMIT_MB} MB per million: "
+          f"{('met' if memory_ok else 'NOT met') if judged else 'not judged below a million rows'})")
+    csv_ref = Timing("DuckDB read_csv into a DuckDB file (in-process clock)", ref_runs)
+    csv_step = Timing(f"spsc ingest survey, CSV of {last['read']:,} rows (in-process clock)", ing_runs)
+    print(f"CSV throughput: {last['read'] / csv_step.median:,.0f} rows/s")
 
-    xsurvey = _sample(CACHE / f"xlsx_{RESPONDENTS_XLSX}", RESPONDENTS_XLSX, "xlsx")
+    xsurvey = _sample(CACHE / f"xlsx_{n_xlsx}", n_xlsx, "xlsx")
     xlsx = xsurvey / "citizen_survey_2023Q1.xlsx"
     x_ref, x_ing = [], []
     for i in range(REPEAT):
@@ -153,17 +165,18 @@ def main() -> int:
         x_ing.append(best["wall"])
         print(f"run {i + 1}: calamine -> DuckDB text table {x_ref[-1]:.2f} s, ingest {x_ing[-1]:.2f} s "
               "(whole processes)", flush=True)
-    xlsx_ratio = statistics.median(x_ing) / statistics.median(x_ref)
+    x_step = Timing(f"spsc ingest survey, XLSX of {best['read']:,} rows (whole process)", x_ing)
     print(f"XLSX export {xlsx.name} ({xlsx.stat().st_size / 1e6:.1f} MB, {best['read']:,} rows): "
-          f"{best['read'] / statistics.median(x_ing):,.0f} rows/s")
+          f"{best['read'] / x_step.median:,.0f} rows/s")
     _fresh(work)
-    ok_csv, ok_xlsx = csv_ratio <= CSV_LIMIT, xlsx_ratio <= XLSX_LIMIT
-    print(f"ratio CSV  ingest / read_csv (median of {REPEAT}): {csv_ratio:.2f}x (goal <= {CSV_LIMIT:g}x: "
-          f"{'met' if ok_csv else 'NOT met'})")
-    print(f"ratio XLSX ingest / calamine (median of {REPEAT}): {xlsx_ratio:.2f}x (goal <= {XLSX_LIMIT:g}x: "
-          f"{'met' if ok_xlsx else 'NOT met'})")
-    return 0 if ok_csv and ok_xlsx and per_million < MEMORY_LIMIT_MB else 1
-
+    csv = check("ingest survey: CSV", csv_step, csv_ref, CSV_LIMIT,
+                note=f"peak {per_million:.0f} MB per million rows (goal < {MEMORY_LIMIT_MB}"
+                     f"{'' if judged else ', judged from a million rows'})")
+    if not memory_ok:
+        csv.status = "FAIL"
+    check("ingest survey: XLSX", x_step,
+          Timing("python-calamine -> DuckDB text table (whole process)", x_ref), XLSX_LIMIT)
+    return finish()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,6 +13,7 @@ Target: <= 3x the reference.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -20,12 +21,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import Timing, compare, time_it  # noqa: E402
+from harness import check, finish, interleaved, skipped  # noqa: E402
 
 LIMIT = 3.0
+BENCH = "maps"
 
 
 def _default_boundaries() -> Path | None:
+    given = os.environ.get("SPSC_BOUNDARIES")
+    if given:
+        return Path(given)
     shared = HERE.parent.parent / "shared" / "geo"
     return shared if shared.is_dir() else None
 
@@ -66,8 +71,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.boundaries is None or not args.boundaries.is_dir():
-        print("bench_maps skipped: no boundaries folder (pass --boundaries DIR)")
-        return 0
+        skipped(BENCH, "no boundaries: pass --boundaries DIR, set SPSC_BOUNDARIES, or put"
+                " them in ../shared/geo", "bare GeoDataFrame.plot()", "each map")
+        return finish()
 
     import pandas as pd
     from matplotlib.figure import Figure
@@ -98,11 +104,6 @@ def main() -> int:
         munis.plot(ax=fig.add_axes([0.03, 0.1, 0.56, 0.74]))
         fig.savefig(out / "reference.png", dpi=dpi)
 
-    def bare_plot_rgb() -> None:
-        fig = Figure(figsize=SLIDE_SIZE)
-        munis.plot(ax=fig.add_axes([0.03, 0.1, 0.56, 0.74]))
-        render.write_png(fig, out / "reference_rgb.png", dpi)
-
     maps = {
         "overview": lambda: render.overview_map(geo),
         "indicator": lambda: render.indicator_map(values, "trust_high", "2024Q4",
@@ -115,32 +116,17 @@ def main() -> int:
         build().savefig(out / "warmup.png", dpi=30)
     bare_plot()
 
-    # The machine is shared: each map is timed interleaved with the references, so both see
-    # the same load, and the best run of each counts.
-    ratios = {}
+    # The machine is shared: each map is timed interleaved with the reference, so both see
+    # the same load; the medians count.
     for name, build in maps.items():
-        steps = {
-            "ref": (f"bare GeoDataFrame.plot() of {len(munis)} polygons, savefig PNG {dpi} dpi",
-                    bare_plot),
-            "ref_rgb": (f"the same bare plot written by write_png (RGB) at {dpi} dpi",
-                        bare_plot_rgb),
-            "png": (f"{name} map, PNG {dpi} dpi",
-                    lambda b=build, n=name: render.write_png(b(), out / f"{n}.png", dpi)),
-            "both": (f"{name} map, PNG {dpi} dpi + SVG",
-                     lambda b=build, n=name: render.save_map(b(), out / n, dpi=dpi)),
-        }
-        runs: dict[str, list[float]] = {k: [] for k in steps}
-        for _ in range(args.repeat):
-            for key, (_, fn) in steps.items():
-                runs[key].append(time_it(key, fn, repeat=1).best)
-        t = {k: Timing(steps[k][0], min(v), v) for k, v in runs.items()}
-        ratios[name] = compare(t["png"], t["ref"], LIMIT)
-        compare(t["png"], t["ref_rgb"])
-        compare(t["both"], t["ref"])
-    worst = max(ratios, key=ratios.get)
-    print(f"worst PNG ratio: {worst} {ratios[worst]:.2f}x (target <= {LIMIT:g}x); "
-          f"maps written to {out}")
-    return 0
+        ref, step = interleaved(
+            (f"bare GeoDataFrame.plot() of {len(munis)} polygons, savefig PNG {dpi} dpi", bare_plot),
+            (f"{name} map, PNG {dpi} dpi",
+             lambda b=build, n=name: render.write_png(b(), out / f"{n}.png", dpi)),
+            repeat=args.repeat)
+        check(f"{BENCH}: {name}", step, ref, LIMIT)
+    print(f"maps written to {out}")
+    return finish()
 
 
 if __name__ == "__main__":

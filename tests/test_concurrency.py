@@ -9,13 +9,15 @@ DuckDB lets one process write, or several read, at a time. What the pipeline pro
   check``, a DuckDB shell) gets a consistent view (before or after the load, never half of
   it) or, at once when it does not wait, the one-line "warehouse is busy ... retry" message;
   nothing hangs;
-- two ingests at once: the second waits for the first (up to ``SPSC_WRITE_WAIT`` seconds)
-  and then loads; when a process outside the writers' queue keeps the warehouse file itself
+- two ingests at once: the second waits for the first (up to ``SPSC_WRITE_WAIT`` seconds),
+  saying whom it waits for, and loads after the first finished (asserted by the order of
+  events: the first is held inside its transaction until the second says it waits); when a process outside the writers' queue keeps the warehouse file itself
   open longer, the ingest fails with one line naming it, and changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -66,15 +68,69 @@ def _copy(base_settings, tmp_path: Path):
     return settings
 
 
-def _wait_for_lock(db: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
-    """Return once another process holds the warehouse (or the process ended)."""
+def _wait_for_lock(db: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Return once another process holds the warehouse; fail clearly when the process ended
+    first or the lock was not seen within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
+    while proc.poll() is None:
         try:
             connect(db, read_only=True).close()
         except WarehouseBusy:
             return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{proc.args}: never seen holding {db} in {timeout:.0f} s")
         time.sleep(0.02)
+    raise AssertionError(f"{proc.args}: ended (exit {proc.returncode}) before it was seen"
+                         f" holding {db}")
+
+
+class _HeldLoad:
+    """An attendance load in a child forked from this process (imports done), stopped at a
+    step of its own progress until :meth:`release`: the test knows the writer holds the
+    warehouse at that step, by order of events, not by waiting some time."""
+
+    def __init__(self, settings, register: Path, at: str):
+        from pipeline.ingest.attendance import ingest_attendance
+        from pipeline.warehouse.progress import on_step
+
+        r_held, w_held = os.pipe()
+        r_go, w_go = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: load, stopping once at ``at``
+            code = 70
+            try:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1)
+                os.dup2(null, 2)
+                os.close(r_held)
+                os.close(w_go)
+
+                def hold(name: str) -> None:
+                    if name == at:
+                        os.write(w_held, b"x")
+                        os.read(r_go, 1)
+
+                on_step(hold)
+                ingest_attendance(settings, [register])
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w_held)
+        os.close(r_go)
+        self.pid, self._go = pid, w_go
+        held = os.read(r_held, 1)  # blocks until the child reached the step (b"" if it died)
+        os.close(r_held)
+        if held != b"x":
+            self.release()
+            raise AssertionError(f"the load ended before its step {at!r}")
+
+    def release(self) -> int:
+        """Let the load go on; returns its exit code once it finished."""
+        with contextlib.suppress(BrokenPipeError):  # it ended already
+            os.write(self._go, b"x")
+        os.close(self._go)
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
 
 
 def _consistent(con) -> None:
@@ -91,9 +147,8 @@ def test_readers_during_an_ingest_see_before_or_after_or_are_told_to_retry(base,
                               env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     _wait_for_lock(settings.db, writer)
-    busy, seen = [], set()
+    busy, seen, during = [], set(), 0
     while writer.poll() is None:
-        started = time.monotonic()
         try:
             con = connect(settings.db, read_only=True)
         except WarehouseBusy as exc:
@@ -104,11 +159,12 @@ def test_readers_during_an_ingest_see_before_or_after_or_are_told_to_retry(base,
                 seen.add(con.execute("select count(*) from raw_signins").fetchall()[0][0])
             finally:
                 con.close()
-        assert time.monotonic() - started < 2  # a reader that does not wait never hangs
+        during += writer.poll() is None  # answered (or refused) while the writer still ran
         time.sleep(0.1)
     _, err = writer.communicate(timeout=60)
     assert writer.returncode == 0, err
     assert busy, "the writer held the warehouse, so some reads must have been refused"
+    assert during, "no reader was answered before the writer finished: readers waited"
     assert all(m.endswith("retry when it finishes") and "warehouse is busy" in m for m in busy)
     assert all("\n" not in m for m in busy)
     con = connect(settings.db, read_only=True)
@@ -123,55 +179,61 @@ def test_readers_during_an_ingest_see_before_or_after_or_are_told_to_retry(base,
 
 def test_a_report_reader_opens_at_once_and_sees_the_copy_published_before_the_load(base, tmp_path):
     """Reports open the published copy: no wait, no error, the state before the load (the
-    writer publishes the new state when it finishes)."""
+    writer publishes the new state when it finishes). The writer is held inside its load's
+    transaction, its sign-ins written, while the reader reads."""
     from pipeline.reports.data import open_warehouse
 
     settings = _copy(base[0], tmp_path)
     con = open_warehouse(settings.db)  # publishes the copied warehouse's first read copy
     con.close()
-    writer = subprocess.Popen([str(SPSC), "ingest", "attendance", str(base[1])],
-                              env=_env(settings), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    _wait_for_lock(settings.db, writer)
-    started = time.monotonic()
-    con = open_warehouse(settings.db)
+    writer = _HeldLoad(settings, base[1], at="signins inserted")
     try:
-        assert time.monotonic() - started < 2
-        _consistent(con)
-        seen = con.execute("select count(*) from raw_signins").fetchall()[0][0]
+        con = open_warehouse(settings.db)
+        try:
+            _consistent(con)
+            seen = con.execute("select count(*) from raw_signins").fetchall()[0][0]
+        finally:
+            con.close()
     finally:
-        con.close()
-    assert writer.wait(timeout=60) == 0
+        assert writer.release() == 0
     con = open_warehouse(settings.db)
     try:
         _consistent(con)
         after = con.execute("select count(*) from raw_signins").fetchall()[0][0]
     finally:
         con.close()
-    assert seen in (0, after) and after > 1000
+    assert seen == 0 and after > 1000
 
 
 def test_two_ingests_at_once_the_second_waits_then_loads(base, tmp_path):
+    """The first ingest is held inside its transaction; the second, a real ``spsc`` process,
+    says it waits for that writer (naming its PID); only then is the first let go. Both load,
+    the second after the first (by the ledger)."""
     settings = _copy(base[0], tmp_path)
-    first = subprocess.Popen([str(SPSC), "ingest", "attendance", str(base[1])],
-                             env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    _wait_for_lock(settings.db, first)
-    second = subprocess.run([str(SPSC), "ingest", "attendance", str(base[2])], env=_env(settings),
-                            capture_output=True, text=True, timeout=120)
-    _, err = first.communicate(timeout=120)
-    assert first.returncode == 0, err
-    assert second.returncode == 0, second.stderr
+    first = _HeldLoad(settings, base[1], at="signins inserted")
+    try:
+        env = _env(settings) | {"SPSC_WRITE_WAIT": "600"}
+        second = subprocess.Popen([str(SPSC), "ingest", "attendance", str(base[2])], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = second.stderr.readline()  # blocks until the second says it waits
+    finally:
+        first_code = first.release()
+    _, err = second.communicate(timeout=300)
+    assert first_code == 0
+    assert second.returncode == 0, waiting + err
+    assert waiting.startswith("waiting for the warehouse: ") and "is writing" in waiting, waiting
+    assert f"(PID {first.pid})" in waiting
     con = connect(settings.db, read_only=True)
     try:
         _consistent(con)
         loaded = con.execute("select file_name, rows_read, rows_loaded + rows_quarantined"
-                             " + rows_blank from load_batches where kind = 'attendance'"
-                             " order by batch_id").fetchall()
+                             " + rows_blank, started_at, finished_at from load_batches"
+                             " where kind = 'attendance' order by batch_id").fetchall()
     finally:
         con.close()
     assert [r[0] for r in loaded] == [base[1].name, base[2].name]
     assert all(r[1] == r[2] for r in loaded)
+    assert loaded[1][3] >= loaded[0][4]  # the second began its load after the first finished
 
 
 def test_an_ingest_fails_clearly_while_another_process_holds_the_warehouse_file(base, tmp_path):
@@ -181,10 +243,8 @@ def test_an_ingest_fails_clearly_while_another_process_holds_the_warehouse_file(
     other = duckdb.connect(str(settings.db), read_only=True)  # left open, as kernels do
     try:
         before = fingerprint(other)
-        started = time.monotonic()
         done = subprocess.run([str(SPSC), "ingest", "attendance", str(base[2])],
                               env=_env(settings), capture_output=True, text=True, timeout=120)
-        waited = time.monotonic() - started
     finally:
         other.close()
     assert done.returncode == 1 and "Traceback" not in done.stderr
@@ -193,7 +253,6 @@ def test_an_ingest_fails_clearly_while_another_process_holds_the_warehouse_file(
     assert f"PID {os.getpid()} has it open outside the writers' queue" in progress[0]
     assert error.startswith(f"error: {settings.db}: warehouse is busy (held by ")
     assert f"PID {os.getpid()}" in error and error.endswith("retry when it finishes")
-    assert waited >= WAIT
     con = duckdb.connect(str(settings.db), read_only=True)
     try:
         assert fingerprint(con) == before

@@ -264,25 +264,39 @@ def test_report_during_a_large_ingest_shows_the_published_numbers(tmp_path, big_
 
 
 # ---------------------------------------------------------------------------- killed mid-publish
+def _killed_at(step: str, load) -> int:
+    """Run ``load`` in a child forked from this process (imports done) that kills itself with
+    SIGKILL when the load reaches ``step`` (:mod:`pipeline.warehouse.progress`); its PID."""
+    from pipeline.warehouse.progress import on_step
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            on_step(lambda name: name == step and os.kill(os.getpid(), signal.SIGKILL))
+            load()
+        finally:
+            os._exit(70)  # the load ended without reaching the step
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
+    return pid
+
+
 def test_a_writer_killed_while_publishing_leaves_a_consistent_copy(tmp_path, big_export):
-    killed = None
-    for attempt in range(3):  # the kill lands within a millisecond of the copy starting
-        settings = demo_copy(tmp_path / f"attempt{attempt}")
-        before = _copy_state(settings)  # (publishes the copy of the copied warehouse)
-        read = published_path(settings.db)
-        published_before = read_publication(read)
-        writer = subprocess.Popen([str(SPSC), *_ingest_args(settings, big_export)],
-                                  env=_env(settings), stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        started = _wait_until(lambda read=read: any(read.parent.glob(f"{read.name}{TMP_MARK}*")),
-                              writer, poll=0.001)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(timeout=60)
-        if started and any(read.parent.glob(f"{read.name}{TMP_MARK}*")):
-            killed = writer
-            break
-    assert killed is not None, "no kill landed while the copy was being written"
-    assert killed.returncode == -signal.SIGKILL
+    """The ingest is killed once the read copy is written beside the old one, before it is
+    renamed into place (a step of the load's own progress, so the kill lands there)."""
+    from pipeline.ingest.survey import ingest_survey
+
+    settings = demo_copy(tmp_path)
+    before = _copy_state(settings)  # (publishes the copy of the copied warehouse)
+    read = published_path(settings.db)
+    published_before = read_publication(read)
+    form = settings.raw_dir / "sample" / "survey" / "citizen_survey_form.xlsx"
+    pid = _killed_at("read copy written",
+                     lambda: ingest_survey(settings, [big_export], form=form, wave=NEW_WAVE))
+    assert list(read.parent.glob(f"{read.name}{TMP_MARK}{pid}")), "no copy was being written"
 
     # readers open the previous copy, whole: the load committed but was never published
     assert _copy_state(settings) == before
@@ -290,12 +304,13 @@ def test_a_writer_killed_while_publishing_leaves_a_consistent_copy(tmp_path, big
     status = _spsc(settings, "status")
     assert status.returncode == 0, status.stderr
     assert "warning: the warehouse holds newer work that was not published" in status.stdout
-    assert read_holder(settings.db).pid == killed.pid  # its record is left in the lock file
+    assert read_holder(settings.db).pid == pid  # its record is left in the lock file
 
     # the next writer clears the dead writer's lock and the leftover, and publishes
     done = _spsc(settings, "publish")
     assert done.returncode == 0, done.stderr
-    assert f"cleared a stale warehouse lock left by spsc ingest survey (PID {killed.pid})" in done.stderr
+    assert "cleared a stale warehouse lock left by " in done.stderr
+    assert f"(PID {pid}) since" in done.stderr
     assert not list(read.parent.glob(f"{read.name}{TMP_MARK}*"))
     assert read_holder(settings.db) is None
     prints, batches = _copy_state(settings)
@@ -314,27 +329,40 @@ import sys, time
 from pipeline.warehouse import connect
 con = connect(sys.argv[1])
 print("holding", flush=True)
-time.sleep(float(sys.argv[2]))
+if sys.argv[2] == "until-told":
+    sys.stdin.readline()
+else:
+    time.sleep(float(sys.argv[2]))
 con.close()
 """
 
 
-def _holder(settings, seconds: float) -> subprocess.Popen:
-    """A real writer that holds the warehouse for ``seconds``."""
-    proc = subprocess.Popen([PYTHON, "-c", HOLD, str(settings.db), str(seconds)],
-                            env=_env(settings), stdout=subprocess.PIPE, text=True)
+def _holder(settings, seconds: float | None) -> subprocess.Popen:
+    """A real writer that holds the warehouse for ``seconds``, or (``None``) until a line is
+    written to its stdin."""
+    proc = subprocess.Popen([PYTHON, "-c", HOLD, str(settings.db),
+                             "until-told" if seconds is None else str(seconds)],
+                            env=_env(settings), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
     assert proc.stdout.readline().strip() == "holding"
     return proc
 
 
 def test_a_second_writer_waits_with_a_progress_line_then_loads(warehouse, tmp_path):
-    holder = _holder(warehouse, 3)
-    done = _spsc(warehouse, "ingest", "events", str(write_events(tmp_path / "events.xlsx")),
-                 SPSC_WRITE_WAIT="120")
-    assert holder.wait(timeout=60) == 0
-    assert done.returncode == 0, done.stderr
-    assert "waiting for the warehouse: python" in done.stderr
-    assert f"(PID {holder.pid}) since" in done.stderr and "is writing; waited" in done.stderr
+    holder = _holder(warehouse, None)
+    writer = subprocess.Popen(
+        [str(SPSC), "ingest", "events", str(write_events(tmp_path / "events.xlsx"))],
+        env=_env(warehouse, SPSC_WRITE_WAIT="600"), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        waiting = writer.stderr.readline()  # blocks until the writer says it waits
+    finally:
+        holder.communicate("go\n", timeout=60)  # then the holder lets go
+    _, err = writer.communicate(timeout=300)
+    assert holder.returncode == 0
+    assert writer.returncode == 0, waiting + err
+    assert waiting.startswith("waiting for the warehouse: python"), waiting
+    assert f"(PID {holder.pid}) since" in waiting and "is writing; waited" in waiting
     assert read_publication(published_path(warehouse.db)).batch_ids == (1,)
 
 
@@ -342,10 +370,9 @@ def test_a_writer_gives_up_after_the_configured_wait_with_one_line(warehouse, tm
     before = _copy_state(warehouse)
     holder = _holder(warehouse, 60)
     try:
-        started = time.monotonic()
         done = _spsc(warehouse, "ingest", "events", str(write_events(tmp_path / "events.xlsx")),
                      SPSC_WRITE_WAIT="2")
-        waited = time.monotonic() - started
+        still_holding = holder.poll() is None  # it gave up while the lock was still held
     finally:
         holder.kill()
         holder.wait()
@@ -355,7 +382,7 @@ def test_a_writer_gives_up_after_the_configured_wait_with_one_line(warehouse, tm
     assert lines[-1].startswith(f"error: {warehouse.db}: warehouse is busy (written by python")
     assert f"(PID {holder.pid})" in lines[-1]
     assert lines[-1].endswith("retry when it finishes, or wait longer with SPSC_WRITE_WAIT")
-    assert waited >= 2
+    assert still_holding
     assert _copy_state(warehouse) == before
 
 

@@ -41,6 +41,7 @@ from pipeline.warehouse import (
     start_batch,
     transaction,
 )
+from pipeline.warehouse.progress import step
 
 __all__ = [
     "ParsedRegister",
@@ -229,6 +230,7 @@ def load_register(
             "no events list loaded yet", str(path), "run 'spsc ingest events FILE' first"
         )
     parsed = parse_register(path, secret, events)
+    step("register read")
     with transaction(con):
         if existing:
             con.execute(
@@ -237,7 +239,9 @@ def load_register(
             )
         batch_id = start_batch(con, path, sha, KIND, wave_of(path))
         _insert_signins(con, batch_id, parsed)
+        step("signins inserted")
         _register_persons(con, batch_id, parsed.persons, secret)
+        step("persons registered")
         quarantine_rows(con, batch_id, path.name, parsed.problems)
         finish_batch(
             con,
@@ -252,6 +256,7 @@ def load_register(
             from pipeline.ingest.attendance_models import build_attendance_marts
 
             build_attendance_marts(con, rebuild)
+            step("attendance marts built")
     notes = list(parsed.notes)
     if existing:
         notes.append(f"batch {existing['batch_id']} superseded")

@@ -38,6 +38,7 @@ from pipeline.warehouse import (
     start_batch,
     transaction,
 )
+from pipeline.warehouse.progress import step
 from pipeline.warehouse.setup import bound_secret, load_reference, project_area
 
 KIND = "survey"
@@ -374,6 +375,7 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
         if any(known) and not replace:
             raise RejectedFile("some files of this export are loaded already and others not; load "
                                "the export's files together, once", str(main_raw.path))
+        step("export typed and checked")
         with transaction(con):
             results = []
             replaced_batches = {str(raw.path): replace_batches(con, raw, KIND) for raw in group.files} \
@@ -395,11 +397,14 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
                 batch_of_sheet={(str(t.file), t.sheet): batches[str(t.file)] for t in group.landed},
                 main_batch=batches[str(main_raw.path)])
             ids = engine.store_main(con, ctx, main, maps)
+            step("submissions stored")
             if agency is not None:
                 engine.store_missing_codes(con, main, ids, agency.missing)
             engine.store_wide_repeats(con, ctx, main, ids, wide, form)
             engine.store_repeats(con, ctx, main, ids, links)
+            step("repeats stored")
             replaced, unchanged = engine.settle_versions(con, ctx, ids)
+            step("versions settled")
             if replaced_batches:
                 engine.recompute_current(con, form.form_id, the_wave)
             if replaced or unchanged:
@@ -417,6 +422,7 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
                     if old["wave"] and old["wave"] != the_wave:
                         engine.recompute_current(con, form.form_id, old["wave"])
             build_survey_marts(con, sorted(waves))
+            step("survey marts built")
         return results
     finally:
         drop_landed(con, group.landed)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.warehouse.db import first_row
+from pipeline.warehouse.progress import step
 
 QUARANTINE_COLUMNS = ["sheet", "source_row", "column_name", "value", "rule", "reason", "action"]
 
@@ -93,12 +94,15 @@ def start_batch(con: duckdb.DuckDBPyConnection, path: Path | str, sha256: str, k
             "update load_batches set path = ?, file_name = ?, wave = ?, started_at = ?, status = 'loading',"
             " pipeline_version = ? where batch_id = ?",
             [str(path), path.name, wave, now, __version__, registered[0]])
+        step("batch started")
         return registered[0]
-    return con.execute(
+    batch_id = con.execute(
         "insert into load_batches (path, file_name, sha256, size_bytes, kind, wave, started_at,"
         " pipeline_version, status) values (?, ?, ?, ?, ?, ?, ?, ?, 'loading') returning batch_id",
         [str(path), path.name, sha256, path.stat().st_size, kind, wave, now, __version__],
     ).fetchall()[0][0]
+    step("batch started")
+    return batch_id
 
 
 def finish_batch(con: duckdb.DuckDBPyConnection, batch_id: int, *, rows_read: int, rows_loaded: int,
@@ -115,6 +119,7 @@ def finish_batch(con: duckdb.DuckDBPyConnection, batch_id: int, *, rows_read: in
         " cells_quarantined = ?, finished_at = ?, status = 'loaded', message = ? where batch_id = ?",
         [rows_read, rows_loaded, rows_quarantined, rows_blank, cells_quarantined, datetime.now(), message,
          batch_id])
+    step("batch finished")
 
 
 def quarantine_rows(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: str,
@@ -138,4 +143,5 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: st
             " from _quarantine_in")
     finally:
         con.unregister("_quarantine_in")
+    step("quarantine written")
     return len(frame)

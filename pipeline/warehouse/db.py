@@ -95,13 +95,18 @@ def connect(db: Path | str, *, read_only: bool = False, wait: float | None = Non
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection):
     """One transaction: everything inside commits together or not at all."""
+    from pipeline.warehouse.progress import step
+
     con.execute("begin transaction")
+    step("begin")
     try:
         yield con
     except BaseException:
         con.execute("rollback")
         raise
+    step("commit")
     con.execute("commit")
+    step("committed")
 
 
 def _migrations() -> list[tuple[int, str, str]]:

@@ -39,6 +39,7 @@ import duckdb
 from pipeline import __version__
 from pipeline.errors import SpscError
 from pipeline.warehouse.db import first_row, schema_version
+from pipeline.warehouse.progress import step
 from pipeline.warehouse.writer_lock import Holder, current_writer
 
 TMP_MARK = ".tmp-"
@@ -137,6 +138,7 @@ def publish(con: duckdb.DuckDBPyConnection, db: Path | str, publisher: str | Non
     read = published_path(db)
     started = time.perf_counter()
     con.execute("checkpoint")
+    step("checkpointed")
     size, mtime_ns, wal = warehouse_state(db)
     if wal:
         raise SpscError("the warehouse could not be checkpointed before publishing", str(db),
@@ -161,6 +163,7 @@ def publish(con: duckdb.DuckDBPyConnection, db: Path | str, publisher: str | Non
                 method = "sql"
         if method == "sql":
             _copy_by_sql(con, tmp)
+        step("read copy written")
         made = Publication(
             datetime.now(), time.perf_counter() - started, size, str(db), size, mtime_ns, version,
             tuple(batch_ids), build[0] if build else None, build[1] if build else None,
@@ -187,6 +190,7 @@ def publish(con: duckdb.DuckDBPyConnection, db: Path | str, publisher: str | Non
                         "readers see the previous copy; free disk space, then run 'spsc publish'"
                         ) from exc
     _fsync_dir(read.parent)
+    step("read copy published")
     return made
 
 

@@ -1,6 +1,9 @@
 """Scale: the whole pipeline at 1x, 10x and 100x the default sample, stage by stage.
 
-    .venv/bin/python benchmarks/bench_scale.py [--sizes 400 4000 40000] [--format csv]
+A profile, not a ratio benchmark (``make bench`` does not run it: it takes minutes per size).
+Its list of stages (:func:`stages`) is the one ``bench_publish.py`` runs too.
+
+    .venv/bin/python benchmarks/scale.py [--sizes 400 4000 40000] [--format csv]
         [--boundaries ../shared/geo] [--report] [--out benchmarks/out/scale]
 
 Each size is a fresh installation under ``--out``: ``spsc synth --respondents N`` (citizen
@@ -84,36 +87,51 @@ def pipeline(size: int, fmt: str, out: Path, boundaries: Path | None, report: bo
     env.update(SPSC_HOME=str(home), SPSC_PROJECT=str(home))
     raw = home / "data" / "raw" / "sample"
     log = home / "log.txt"
-    stages: list[Stage] = []
+    done: list[Stage] = []
 
     def stage(name: str, *calls: list[str]) -> None:
         s = Stage(size, name)
         for args in calls:
             run(s, args, env, log)
-        stages.append(s)
+        done.append(s)
         print(f"  {name:<18} {s.seconds:8.1f} s  {s.peak_mb:8.0f} MB", flush=True)
 
     print(f"respondents {size} per municipality per wave ({fmt})", flush=True)
-    stage("synth", ["synth", "--out", str(raw), "--respondents", str(size), "--format", fmt])
-    stage("init", ["init"])
-    survey = raw / "survey"
-    stage("ingest survey",
-          *[["ingest", "survey", str(survey / f"citizen_survey_{w}.{fmt}"),
+    stage("synth", synth_call(raw, size, fmt))
+    for name, calls in stages(home, raw, fmt, boundaries, report):
+        stage(name, *calls)
+    return done, survey_rows(home)
+
+
+def synth_call(raw: Path, size: int, fmt: str) -> list[str]:
+    """The first stage: the sample data of this size (``spsc synth``)."""
+    return ["synth", "--out", str(raw), "--respondents", str(size), "--format", fmt]
+
+
+def stages(home: Path, raw: Path, fmt: str, boundaries: Path | None = None,
+           report: bool = False) -> list[tuple[str, list[list[str]]]]:
+    """The pipeline's stages after ``synth`` (call it once the sample exists), in order:
+    (name, the ``spsc`` calls it makes), as ``make demo`` runs them."""
+    survey, attendance = raw / "survey", raw / "attendance"
+    sheets = sorted(str(p) for p in attendance.glob("*.xlsx") if p.name != "events.xlsx")
+    out = [
+        ("init", [["init"]]),
+        ("ingest survey",
+         [*[["ingest", "survey", str(survey / f"citizen_survey_{w}.{fmt}"),
              "--form", str(survey / "citizen_survey_form.xlsx"), "--wave", w] for w in WAVES],
           ["ingest", "survey", str(survey / "youth_prepost_2024Q4.xlsx"),
-           "--form", str(survey / "youth_prepost_form.xlsx"), "--wave", "2024Q4"])
-    attendance = raw / "attendance"
-    stage("ingest events", ["ingest", "events", str(attendance / "events.xlsx")])
-    sheets = sorted(str(p) for p in attendance.glob("*.xlsx") if p.name != "events.xlsx")
-    stage("ingest attendance", ["ingest", "attendance", *sheets])
-    stage("build", ["build"])
-    stage("indicators", ["indicators", "--period", PERIOD, "--format", "xlsx",
-                         "--out", str(home / "reports" / f"indicators_{PERIOD}.xlsx")])
+           "--form", str(survey / "youth_prepost_form.xlsx"), "--wave", "2024Q4"]]),
+        ("ingest events", [["ingest", "events", str(attendance / "events.xlsx")]]),
+        ("ingest attendance", [["ingest", "attendance", *sheets]]),
+        ("build", [["build"]]),
+        ("indicators", [["indicators", "--period", PERIOD, "--format", "xlsx",
+                         "--out", str(home / "reports" / f"indicators_{PERIOD}.xlsx")]]),
+    ]
     if boundaries is not None:
-        stage("maps", ["boundaries", "import", str(boundaries)], ["maps", "--period", PERIOD])
+        out.append(("maps", [["boundaries", "import", str(boundaries)], ["maps", "--period", PERIOD]]))
     if report:
-        stage("report", ["report", "--period", PERIOD, "--no-pdf"])
-    return stages, survey_rows(home)
+        out.append(("report", [["report", "--period", PERIOD, "--no-pdf"]]))
+    return out
 
 
 def survey_rows(home: Path) -> int:
