@@ -21,8 +21,9 @@ UV     ?= .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
 .tools/bin/uv:
-	@test -x .tools/bin/python || $(PYTHON) -m venv .tools
-	.tools/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(PYTHON) -m pip install -q --disable-pip-version-check --target .tools uv==$(UV_VERSION) \
+	  || { $(PYTHON) -m venv .tools/venv && .tools/venv/bin/pip install -q uv==$(UV_VERSION) \
+	       && mkdir -p .tools/bin && ln -sf ../venv/bin/uv .tools/bin/uv; }
 
 $(STAMP): pyproject.toml uv.lock | $(filter .tools/bin/uv,$(UV))
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra dev --python $(PYTHON)
