@@ -13,10 +13,20 @@ QUARTER ?= 2024Q4
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+# The environment is exactly uv.lock (every package pinned, hashes checked), installed by uv.
+# uv itself is pinned and brought from the package registry into .tools/ on first use
+# (`make UV=uv` uses another one). After editing pyproject.toml's dependencies: `$(UV) lock`.
+UV_VERSION := 0.13.9
+UV     ?= .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+
+.tools/bin/uv:
+	$(PYTHON) -m pip install -q --disable-pip-version-check --target .tools uv==$(UV_VERSION) \
+	  || { $(PYTHON) -m venv .tools/venv && .tools/venv/bin/pip install -q uv==$(UV_VERSION) \
+	       && mkdir -p .tools/bin && ln -sf ../venv/bin/uv .tools/bin/uv; }
+
+$(STAMP): pyproject.toml uv.lock | $(filter .tools/bin/uv,$(UV))
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra dev --python $(PYTHON)
 	@touch $(STAMP)
 
 $(SAMPLE)/truth.json: | $(STAMP)
