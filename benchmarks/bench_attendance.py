@@ -193,9 +193,9 @@ def main() -> int:
 
     import duckdb
 
-    from pipeline.ingest.attendance import load_register
-    from pipeline.ingest.attendance_models import build_attendance_marts
-    from pipeline.ingest.events import load_events
+    from pipeline.ingest.attendance.events import load_events
+    from pipeline.ingest.attendance.load import load_register
+    from pipeline.ingest.attendance.models import build_attendance_marts
     from pipeline.registry.review import review_pairs
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import bound_secret, init_warehouse

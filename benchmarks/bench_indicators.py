@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(2024)
     with tempfile.TemporaryDirectory() as tmp:
-        from pipeline.ingest.survey import ingest_survey
-        from pipeline.ingest.survey_models import create_survey_views
+        from pipeline.ingest.survey.load import ingest_survey
+        from pipeline.ingest.survey.models import create_survey_views
         from pipeline.project.scaffold import new_project
         from pipeline.synth.xlsforms import citizen_form, write_xlsform, youth_form
 

@@ -72,7 +72,7 @@ import resource, sys, time
 from pathlib import Path
 import pandera.pandas, pyxform.xls2json  # imports before the clock
 from pipeline.config import get_settings
-from pipeline.ingest.survey import ingest_survey
+from pipeline.ingest.survey.load import ingest_survey
 export, form, home = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 settings = get_settings(home=home)
 t0 = time.perf_counter()

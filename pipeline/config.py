@@ -103,7 +103,7 @@ class Settings:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, from_project.get(name, default))
         if self.youth_event_types is None:
-            from pipeline.ingest.attendance_values import YOUTH_EVENT_TYPES
+            from pipeline.ingest.attendance.values import YOUTH_EVENT_TYPES
 
             own = p.config.attendance.youth_event_types if p is not None else None
             object.__setattr__(self, "youth_event_types", tuple(own if own is not None else YOUTH_EVENT_TYPES))

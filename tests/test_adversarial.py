@@ -170,7 +170,7 @@ def _assert_healthy(settings) -> None:
 # --------------------------------------------------------------------------- attendance
 @pytest.fixture(scope="module")
 def attendance_home(corpus, tmp_path_factory):
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
     from pipeline.warehouse.setup import init_warehouse
 
     settings = _settings(tmp_path_factory.mktemp("attendance"))
@@ -194,7 +194,7 @@ def _pristine_copy(module_settings, tmp_path: Path):
 
 @pytest.mark.parametrize("case", list(ATTENDANCE))
 def test_attendance_case(case, corpus, attendance_home):
-    from pipeline.ingest.attendance import ingest_attendance
+    from pipeline.ingest.attendance.load import ingest_attendance
 
     settings = attendance_home
     path = corpus.attendance[case]
@@ -236,8 +236,8 @@ def test_attendance_case(case, corpus, attendance_home):
 
 def test_quarantine_export_neutralises_formula_text(corpus, attendance_home, tmp_path):
     """The formula-like values quarantined above leave in a CSV as text, not formulas."""
-    from pipeline.ingest.attendance import ingest_attendance
-    from pipeline.ingest.survey_quarantine import export_quarantine, read_quarantine
+    from pipeline.ingest.attendance.load import ingest_attendance
+    from pipeline.ingest.survey.quarantine import export_quarantine, read_quarantine
 
     ingest_attendance(attendance_home, [corpus.attendance["sql_and_formula_values"]])
     out = export_quarantine(read_quarantine(attendance_home), tmp_path / "q.csv")
@@ -273,7 +273,7 @@ def test_attendance_cli(case, corpus, attendance_home, tmp_path):
 # ------------------------------------------------------------------------------- survey
 @pytest.fixture(scope="module")
 def survey_home(corpus, tmp_path_factory):
-    from pipeline.ingest.survey import ingest_survey
+    from pipeline.ingest.survey.load import ingest_survey
     from pipeline.warehouse.setup import init_warehouse
 
     settings = _settings(tmp_path_factory.mktemp("survey"))
@@ -290,7 +290,7 @@ def _wave(case: str) -> str:
 
 @pytest.mark.parametrize("case", [_survey_param(c) for c in SURVEY])
 def test_survey_case(case, corpus, survey_home):
-    from pipeline.ingest.survey import ingest_survey
+    from pipeline.ingest.survey.load import ingest_survey
 
     settings = survey_home
     path = corpus.survey[case]

@@ -48,7 +48,7 @@ def write_exports(settings) -> Path:
     """The donor table (CSV, XLSX), the quarantine (CSV, XLSX) and the deck of the period."""
     from pipeline.indicators import donor_table
     from pipeline.indicators.catalogue import load_catalogue
-    from pipeline.ingest.survey_quarantine import export_quarantine, read_quarantine
+    from pipeline.ingest.survey.quarantine import export_quarantine, read_quarantine
     from pipeline.reports.deck import write_deck
     from pipeline.warehouse import connect
 
@@ -262,7 +262,7 @@ def test_exporters_neutralise_formula_text(tmp_path):
     import pandas as pd
 
     from pipeline.checks.audit import _sheet_content
-    from pipeline.ingest.survey_quarantine import export_quarantine
+    from pipeline.ingest.survey.quarantine import export_quarantine
     from pipeline.reports.tables import write_table
 
     hostile = pd.DataFrame({"batch_id": [1, 2], "file_name": ["=cmd|' /C calc'!A0", "a.xlsx"],
@@ -282,7 +282,7 @@ def test_the_quarantine_xlsx_keeps_urls_as_text(tmp_path):
     import pandas as pd
 
     from pipeline.checks.audit import _external_links
-    from pipeline.ingest.survey_quarantine import export_quarantine
+    from pipeline.ingest.survey.quarantine import export_quarantine
 
     frame = pd.DataFrame({"batch_id": [1], "file_name": ["a.xlsx"], "sheet": ["s"],
                           "source_row": [2], "column_name": ["Mjesto"],

@@ -225,8 +225,8 @@ def test_calibration_changes_the_numbers_and_keeps_their_precision_fields(calibr
 
 
 def test_an_empty_margin_level_under_rake_is_a_clear_error(tmp_path):
+    from pipeline.estimator import Design
     from pipeline.indicators.calibration import calibrate
-    from pipeline.survey import Design
 
     rows = pd.DataFrame({"wave": "W", "sex": ["female", "male", "female"], "muni_id": "livno",
                          "weight": [1.0, 1.0, 1.0], "y": [1.0, 0.0, 1.0]})

@@ -26,8 +26,8 @@ SPSC = Path(sys.executable).with_name("spsc")
 def healthy(tmp_path_factory):
     from pipeline.checks.snapshots import snapshot_period
     from pipeline.indicators.engine import build
-    from pipeline.ingest.attendance import ingest_attendance
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
+    from pipeline.ingest.attendance.load import ingest_attendance
     from pipeline.warehouse import connect
     from pipeline.warehouse.setup import init_warehouse
 

@@ -24,7 +24,7 @@ def sample(tmp_path_factory):
     """The sample (30 respondents per municipality and wave) loaded and built once."""
     from pipeline.config import get_settings
     from pipeline.indicators.engine import build
-    from pipeline.ingest.survey import ingest_sample_surveys
+    from pipeline.ingest.survey.load import ingest_sample_surveys
     from pipeline.project.scaffold import new_project
     from pipeline.synth import generate
     from pipeline.warehouse.setup import init_warehouse
@@ -138,7 +138,7 @@ def test_each_change_type_changes_the_marts_and_the_published_numbers_as_written
     key = respondent_key_of(load_secret(s.secret_path), ok.iloc[2]["_uuid"])
     assert query(s, "select count(*) from stg_survey__submissions where respondent_key = ? and is_current", [key])[0][0] == 1
     # ... and spsc quarantine shows it with the log's reason
-    from pipeline.ingest.survey_quarantine import read_quarantine
+    from pipeline.ingest.survey.quarantine import read_quarantine
 
     removed = read_quarantine(s)
     removed = removed[removed["action"] == "removed"]

@@ -49,7 +49,7 @@ def _env(settings) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
     from pipeline.warehouse.setup import init_warehouse
 
     home = tmp_path_factory.mktemp("concurrency")
@@ -90,7 +90,7 @@ class _HeldLoad:
     warehouse at that step, by order of events, not by waiting some time."""
 
     def __init__(self, settings, register: Path, at: str):
-        from pipeline.ingest.attendance import ingest_attendance
+        from pipeline.ingest.attendance.load import ingest_attendance
         from pipeline.warehouse.progress import on_step
 
         r_held, w_held = os.pipe()

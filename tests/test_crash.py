@@ -228,7 +228,7 @@ def _kill_loads(base_db: Path, load_on: Callable[[Path], Callable[[], object]], 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """A warehouse with the events list loaded, and a register of PEOPLE sign-ins."""
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
     from pipeline.warehouse.setup import init_warehouse
 
     home = tmp_path_factory.mktemp("crash")
@@ -241,7 +241,7 @@ def base(tmp_path_factory):
 
 
 def _attendance_load(settings, register: Path) -> Callable[[Path], Callable[[], object]]:
-    from pipeline.ingest.attendance import ingest_attendance
+    from pipeline.ingest.attendance.load import ingest_attendance
 
     def on(db: Path) -> Callable[[], object]:
         return lambda: ingest_attendance(_settings(settings.home, db), [register])
@@ -263,7 +263,7 @@ def test_a_load_committed_before_its_marts_were_rebuilt_is_reported_and_healed(b
     command again (every file already loaded) rebuilds them."""
     import subprocess
 
-    from pipeline.ingest.attendance import ingest_attendance, load_register
+    from pipeline.ingest.attendance.load import ingest_attendance, load_register
     from pipeline.warehouse import connect
     from pipeline.warehouse.setup import bound_secret
 
@@ -297,7 +297,7 @@ def test_a_load_committed_before_its_marts_were_rebuilt_is_reported_and_healed(b
 @pytest.fixture(scope="module")
 def survey_base(tmp_path_factory):
     """A warehouse holding the citizen survey's form, and an export of it."""
-    from pipeline.ingest.survey import ingest_survey
+    from pipeline.ingest.survey.load import ingest_survey
     from pipeline.synth import generate
     from pipeline.warehouse.setup import init_warehouse
 
@@ -312,7 +312,7 @@ def survey_base(tmp_path_factory):
 
 
 def test_sigkill_inside_a_survey_load_leaves_the_whole_export_or_none(survey_base, tmp_path):
-    from pipeline.ingest.survey import ingest_survey
+    from pipeline.ingest.survey.load import ingest_survey
 
     settings, export, form = survey_base
 

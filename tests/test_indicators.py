@@ -550,7 +550,7 @@ def _design_rows(wave: str = "2024Q4") -> pd.DataFrame:
 
 
 def test_standard_errors_equal_the_design_on_respondent_rows(built):
-    from pipeline.survey import Design
+    from pipeline.estimator import Design
 
     df = _design_rows()
     df["trust_high"] = df["trust_municipality"].map(lambda v: np.nan if pd.isna(v) else float(v >= 6))
@@ -571,7 +571,7 @@ def test_standard_errors_equal_the_design_on_respondent_rows(built):
 
 
 def test_survey_cells_carry_df_weighted_n_deff_and_their_interval_method(built):
-    from pipeline.survey import Design
+    from pipeline.estimator import Design
 
     df = _design_rows()
     df["trust_high"] = df["trust_municipality"].map(lambda v: np.nan if pd.isna(v) else float(v >= 6))
@@ -610,8 +610,8 @@ def test_second_stage_enters_when_the_form_declares_it(settings):
     """The example's citizen form declares two stages (settlements, then people: ``psu:
     [design/psu, respondent]``, ``fpc: [design/fpc, design/fpc2]``): R's ``id = ~psu + person,
     fpc = ~fpc + fpc2`` variance."""
+    from pipeline.estimator import Design
     from pipeline.indicators.engine import build
-    from pipeline.survey import Design
 
     people = {"L1": 40.0, "L2": 12.0, "R1": 25.0, "R2": 5.0}
     forms = settings.project.root / "forms" / "spsc_citizen_survey.yml"
@@ -707,8 +707,8 @@ def test_changes_baseline_to_latest_with_independent_samples(built):
 
 
 def test_each_dimension_is_one_design_call_for_all_its_domains(settings, monkeypatch):
+    from pipeline.estimator import Design
     from pipeline.indicators import engine
-    from pipeline.survey import Design
 
     make_warehouse(settings)
     calls = []

@@ -1,4 +1,4 @@
-"""pipeline.ingest.attendance and events: sign-in sheets and events lists into the marts.
+"""pipeline.ingest.attendance.load and events: sign-in sheets and events lists into the marts.
 
 Fixtures are small real files (XLSX written with openpyxl, CSV in the encodings Excel saves)
 loaded into a real DuckDB warehouse in tmp_path.
@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 
 from pipeline.errors import RejectedFile, SpscError
-from pipeline.ingest.attendance import ingest_attendance, parse_register, quarantine_value
-from pipeline.ingest.attendance_values import normalise_event_id, parse_birth, parse_date, parse_sex
-from pipeline.ingest.events import ingest_events
+from pipeline.ingest.attendance.events import ingest_events
+from pipeline.ingest.attendance.load import ingest_attendance, parse_register, quarantine_value
+from pipeline.ingest.attendance.values import normalise_event_id, parse_birth, parse_date, parse_sex
 
 SECRET = b"0123456789abcdef" * 4
 BS = [

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from helpers import project_settings
 
-from pipeline.ingest.attendance import ingest_sample_attendance
+from pipeline.ingest.attendance.load import ingest_sample_attendance
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from python_calamine import CalamineWorkbook
 
 from pipeline.config import get_settings
 from pipeline.errors import RejectedFile, SpscError
-from pipeline.ingest.survey import ingest_sample_surveys, ingest_survey
-from pipeline.ingest.survey_sql import create_hmac_macro, pseudonym_sql
+from pipeline.ingest.survey.load import ingest_sample_surveys, ingest_survey
+from pipeline.ingest.survey.sql import create_hmac_macro, pseudonym_sql
 from pipeline.privacy import pseudonym
 from pipeline.warehouse import connect
 from pipeline.warehouse.setup import init_warehouse
@@ -229,7 +229,7 @@ def test_a_file_that_cannot_be_read_is_rejected_and_changes_nothing(sample, tmp_
 
 
 def test_a_failure_inside_the_load_rolls_back_everything(sample, tmp_path, monkeypatch):
-    import pipeline.ingest.survey as survey
+    import pipeline.ingest.survey.load as survey
 
     export = tmp_path / "citizen_survey_2024Q4_resent.csv"
     _sheet(sample.survey / "citizen_survey_2024Q4.xlsx").head(40).to_csv(export, index=False)
@@ -251,7 +251,7 @@ def test_a_load_killed_half_way_leaves_the_warehouse_as_it_was(warehouse, sample
     script = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        import pipeline.ingest.survey as survey
+        import pipeline.ingest.survey.load as survey
         from pipeline.config import get_settings
 
         def die(*args, **kwargs):  # after every row is written, before the commit
@@ -431,7 +431,7 @@ def test_several_exports_and_edits_of_one_wave_count_each_submission_once(wareho
 
 
 def test_quarantine_never_holds_personal_values_and_exports_neutralise_formulas(warehouse, sample, tmp_path):
-    from pipeline.ingest.survey_quarantine import export_quarantine, read_quarantine
+    from pipeline.ingest.survey.quarantine import export_quarantine, read_quarantine
 
     export = _sheet(sample.survey / "citizen_survey_2023Q1.xlsx")
     export = export[export["consent"] == "yes"].head(4).reset_index(drop=True)
@@ -481,7 +481,7 @@ def test_cli_ingest_status_and_quarantine(warehouse, sample, tmp_path, capsys):
 
 
 def test_export_with_bosnian_labels_as_headers_and_values(warehouse, sample, tmp_path):
-    from pipeline.ingest.xlsform import label_in, read_form
+    from pipeline.ingest.survey.xlsform import label_in, read_form
 
     form_path = sample.survey / "citizen_survey_form.xlsx"
     form = read_form(form_path)
@@ -509,7 +509,7 @@ def test_export_with_bosnian_labels_as_headers_and_values(warehouse, sample, tmp
 
 
 def test_big_csv_path_blank_lines_row_numbers_and_background_hash(warehouse, sample, tmp_path, monkeypatch):
-    import pipeline.ingest.survey as survey
+    import pipeline.ingest.survey.load as survey
 
     monkeypatch.setattr(survey, "_BACKGROUND_HASH_BYTES", 0)  # every CSV takes the big-file path
     export = _sheet(sample.survey / "citizen_survey_2024Q1.xlsx")
@@ -537,7 +537,7 @@ def test_big_csv_path_blank_lines_row_numbers_and_background_hash(warehouse, sam
 
 
 def test_big_files_validate_in_two_threads_with_the_same_result(warehouse, sample, tmp_path, monkeypatch):
-    import pipeline.ingest.survey_engine as engine
+    import pipeline.ingest.survey.store as engine
 
     export = _sheet(sample.survey / "citizen_survey_2023Q1.xlsx").head(40)
     path = tmp_path / "citizen_survey_2023Q1_part.csv"
@@ -622,7 +622,7 @@ def test_bad_metadata_cells_keep_their_submission(warehouse, sample, tmp_path):
 
 
 def test_an_export_already_loaded_registers_no_new_form_version(warehouse, sample, tmp_path):
-    from pipeline.ingest.xlsform import read_form
+    from pipeline.ingest.survey.xlsform import read_form
 
     form = sample.survey / "citizen_survey_form.xlsx"
     export = sample.survey / "citizen_survey_2023Q1.xlsx"

@@ -9,9 +9,9 @@ from helpers import query as _rows
 from helpers import warehouse_fingerprint as _snapshot
 
 from pipeline.errors import RejectedFile
-from pipeline.ingest.kobo import HeaderResolver
-from pipeline.ingest.survey import ingest_survey
-from pipeline.ingest.xlsform import read_form
+from pipeline.ingest.survey.kobo import HeaderResolver
+from pipeline.ingest.survey.load import ingest_survey
+from pipeline.ingest.survey.xlsform import read_form
 
 WAVE = "2013Q1"
 

@@ -18,9 +18,9 @@ from helpers import query as _rows
 from helpers import warehouse_fingerprint as _snapshot
 
 from pipeline.errors import RejectedFile
-from pipeline.ingest.kobo import HeaderResolver
-from pipeline.ingest.survey import ingest_survey
-from pipeline.ingest.xlsform import read_form
+from pipeline.ingest.survey.kobo import HeaderResolver
+from pipeline.ingest.survey.load import ingest_survey
+from pipeline.ingest.survey.xlsform import read_form
 
 # fixture -> submissions in the main table and rows per repeat table (from SOURCES.md and the
 # fixture JSON: facts about the fixtures, not results of this code)

@@ -342,7 +342,7 @@ def test_real_export_rows_of_the_transportation_form(tmp_path, clean_env, shared
     """kobocat's transportation form and its four real submissions: a select_multiple (answered
     only in 0/1 columns) broken down by a select_one of the form's loop."""
     from pipeline.indicators.engine import build
-    from pipeline.ingest.survey import ingest_survey
+    from pipeline.ingest.survey.load import ingest_survey
     from pipeline.warehouse.setup import init_warehouse
 
     new_project(tmp_path / "p")
@@ -379,7 +379,7 @@ def test_real_export_rows_of_the_transportation_form(tmp_path, clean_env, shared
 
 
 def test_a_form_without_settings_gets_its_file_stem_and_is_a_simple_random_sample(tmp_path, shared_dir):
-    from pipeline.ingest.xlsform import read_form
+    from pipeline.ingest.survey.xlsform import read_form
 
     form = read_form(shared_dir / "kobo" / "kobocat_childrens_survey" / "childrens_survey.xls")
     assert form.form_id == "childrens_survey"  # no settings sheet: the file's stem, as pyxform

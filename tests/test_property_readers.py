@@ -179,7 +179,7 @@ EVENTS = pd.DataFrame({"event_id": ["EV-0001", "EV-0002"],
 @FAST
 @given(case=sign_in_tables())
 def test_every_sign_in_row_is_loaded_quarantined_or_blank(tmp_path, case):
-    from pipeline.ingest.attendance import parse_register
+    from pipeline.ingest.attendance.load import parse_register
 
     rows, title, fmt = case
     path = _write(tmp_path / f"r.{fmt}", rows, title, fmt)
@@ -199,7 +199,7 @@ def test_every_sign_in_row_is_loaded_quarantined_or_blank(tmp_path, case):
 @pytest.fixture(scope="module")
 def warehouse_con(tmp_path_factory):
     from pipeline.config import get_settings
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
     from pipeline.warehouse import connect
     from pipeline.warehouse.setup import init_warehouse
 
@@ -220,7 +220,7 @@ def warehouse_con(tmp_path_factory):
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=sign_in_tables())
 def test_loads_keep_the_ledger_equal_to_the_rows_present(tmp_path_factory, warehouse_con, case):
-    from pipeline.ingest.attendance import load_register
+    from pipeline.ingest.attendance.load import load_register
 
     rows, title, fmt = case
     folder = tmp_path_factory.mktemp("load")
@@ -240,7 +240,7 @@ def test_a_broken_load_changes_nothing(warehouse_con, tmp_path):
     """A load that fails half-way (here: counts that do not add up) leaves no trace."""
     from unittest import mock
 
-    from pipeline.ingest import attendance
+    from pipeline.ingest.attendance import load as attendance
 
     path = _write(tmp_path / "r.xlsx", [[1, "Ana Petrović", 1999, "Ž", "Drvar", "mladi", None]],
                   True, "xlsx")

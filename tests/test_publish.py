@@ -105,7 +105,7 @@ def _wait_until(condition, proc: subprocess.Popen | None = None, timeout: float 
 
 # ---------------------------------------------------------------------------- publishing
 def test_writes_publish_and_a_write_that_changes_nothing_does_not(warehouse, tmp_path):
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
     from pipeline.warehouse.setup import init_warehouse
 
     read = published_path(warehouse.db)
@@ -287,7 +287,7 @@ def _killed_at(step: str, load) -> int:
 def test_a_writer_killed_while_publishing_leaves_a_consistent_copy(tmp_path, big_export):
     """The ingest is killed once the read copy is written beside the old one, before it is
     renamed into place (a step of the load's own progress, so the kill lands there)."""
-    from pipeline.ingest.survey import ingest_survey
+    from pipeline.ingest.survey.load import ingest_survey
 
     settings = demo_copy(tmp_path)
     before = _copy_state(settings)  # (publishes the copy of the copied warehouse)
@@ -425,7 +425,7 @@ def test_the_copy_is_a_whole_database_readers_cannot_write(warehouse):
 
 def test_the_sql_copy_used_where_files_cannot_be_copied_is_the_same_database(warehouse, tmp_path):
     """Windows refuses to copy a file the writer has open: DuckDB then writes the copy."""
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
     from pipeline.warehouse.publish import publish
 
     ingest_events(warehouse, write_events(tmp_path / "events.xlsx"))

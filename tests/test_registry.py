@@ -13,8 +13,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.ingest.attendance import ingest_attendance
-from pipeline.ingest.events import ingest_events
+from pipeline.ingest.attendance.events import ingest_events
+from pipeline.ingest.attendance.load import ingest_attendance
 from pipeline.registry.keys import name_key, person_key, store_name_signatures
 from pipeline.registry.review import record_decision, review_pairs
 

@@ -81,7 +81,7 @@ def _late_sheet(settings, folder: Path) -> tuple[Path, str]:
 def story(tmp_path_factory):
     """Snapshot 2024Q3, load a late sheet, rebuild; returns what each step saw."""
     from pipeline.indicators.engine import build
-    from pipeline.ingest.attendance import ingest_attendance
+    from pipeline.ingest.attendance.load import ingest_attendance
 
     home = tmp_path_factory.mktemp("snapshots")
     settings = demo_copy(home)

@@ -18,7 +18,7 @@ from helpers import query as _rows
 from helpers import warehouse_fingerprint as _snapshot
 
 from pipeline.errors import RejectedFile
-from pipeline.ingest.survey import ingest_survey
+from pipeline.ingest.survey.load import ingest_survey
 
 WAVE = "2020Q1"
 

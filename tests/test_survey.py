@@ -1,4 +1,4 @@
-"""pipeline.survey against R's survey package.
+"""pipeline.estimator against R's survey package.
 
 The reference numbers in tests/fixtures/survey_r/ were made by
 ``Rscript tests/fixtures/survey_r/make_reference.R`` (R 4.2, survey 4.1-1); R is not
@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pipeline.survey import CellSums, Design, difference, logit_interval, t_interval
+from pipeline.estimator import CellSums, Design, difference, logit_interval, t_interval
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survey_r"
 REL = 1e-6

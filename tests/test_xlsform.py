@@ -6,8 +6,8 @@ import openpyxl
 import pytest
 
 from pipeline.errors import RejectedFile
-from pipeline.ingest.survey_schema import constraint_range
-from pipeline.ingest.xlsform import label_in, personal_reason, read_form
+from pipeline.ingest.survey.schema import constraint_range
+from pipeline.ingest.survey.xlsform import label_in, personal_reason, read_form
 
 
 def _write_form(path, survey, choices, settings):

@@ -156,7 +156,7 @@ def collect_personal_values(con: duckdb.DuckDBPyConnection, roots: tuple = ()) -
 
 
 def _attendance_values(path: Path, found: PersonalValues) -> None:
-    from pipeline.ingest.attendance_read import find_header, read_grids
+    from pipeline.ingest.attendance.read import find_header, read_grids
 
     for grid in read_grids(path):
         header = find_header(grid, "attendance", "name")
@@ -190,7 +190,7 @@ def _personal_questions(con: duckdb.DuckDBPyConnection) -> set[str]:
     for question, name in rows:
         out.update({question.lower(), name.lower()})
     try:
-        from pipeline.ingest.survey_mapping import default_mapping
+        from pipeline.ingest.survey.mapping import default_mapping
 
         forms = [r[0] for r in con.execute("select distinct form_id from survey_forms").fetchall()]
         for form_id in forms:
@@ -226,7 +226,7 @@ def _agency_values(path: Path, personal: set[str], found: PersonalValues) -> Non
 
 def _survey_values(path: Path, personal: set[str], found: PersonalValues) -> None:
     from pipeline.ingest.readers import read_workbook
-    from pipeline.ingest.spss import is_agency_file
+    from pipeline.ingest.survey.spss import is_agency_file
 
     if is_agency_file(path):
         _agency_values(path, personal, found)

@@ -201,7 +201,7 @@ def check_warehouse(con: duckdb.DuckDBPyConnection) -> Report:
 
 
 def _attendance_marts_current(con: duckdb.DuckDBPyConnection, report: Report) -> None:
-    from pipeline.ingest.attendance_models import marts_are_current
+    from pipeline.ingest.attendance.models import marts_are_current
 
     loaded = first_row(con, "select count(*) from load_batches where kind in"
                             " ('attendance', 'events') and status = 'loaded'")

@@ -29,7 +29,7 @@ import pandas as pd
 
 from pipeline.cleaning.log import CleaningLog, Decision
 from pipeline.errors import SpscError
-from pipeline.ingest.survey_sql import python_pseudonym
+from pipeline.ingest.survey.sql import python_pseudonym
 
 UUID_PREFIX = "r"  # respondent keys of Kobo submissions are pseudonym("r", _uuid)
 STATUSES = ("applied", "stale", "not_found", "refused", "overridden")
@@ -130,7 +130,7 @@ def _choices(book, q) -> list[str]:
 
 def _bounds(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     """(form, question path) -> the range of its constraint (the latest form version's)."""
-    from pipeline.ingest.survey_schema import constraint_range
+    from pipeline.ingest.survey.schema import constraint_range
 
     rows = con.execute("""
         select q.form_id, q.question, arg_max(q.constraint_expr, f.loaded_at)
@@ -246,7 +246,7 @@ def ensure_cleaned_answers(con: duckdb.DuckDBPyConnection) -> None:
     """Make sure the cleaned answers the indicator engine reads exist: a warehouse creates them
     at every load and build; tables assembled by hand (benchmarks) get the model over an empty
     ``cleaning_effects``, i.e. the answers as loaded."""
-    from pipeline.ingest.survey_models import model_sql
+    from pipeline.ingest.survey.models import model_sql
 
     def exists(name: str) -> bool:
         return bool(con.execute("select count(*) from (select view_name as n from duckdb_views() union all "

@@ -5,7 +5,7 @@ files with population totals by municipality, sex, age group or entity. Each wav
 form is then post-stratified (R's ``postStratify``), raked (``rake``) or calibrated
 (``calibrate(calfun = "linear" | "raking")``) to the same totals, and the variance uses the
 residuals of the calibration model, as R's does. The estimator is
-:class:`pipeline.survey.Design`'s, on one row per respondent (its calibration equals R to
+:class:`pipeline.estimator.Design`'s, on one row per respondent (its calibration equals R to
 1e-6 in ``tests/test_survey.py``).
 
 A post-stratum with fewer than ``min_respondents`` (20) respondents in a wave is merged with
@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import SpscError
+from pipeline.estimator import Design
 from pipeline.project.config import ProjectError
 from pipeline.project.forms import CALIBRATION_COLUMNS, Calibration
 from pipeline.reference.names import normaliser
-from pipeline.survey import Design
 
 # margins column -> the respondents column it is matched with
 RESPONDENT_COLUMN = {"municipality": "muni_id", "sex": "sex", "age_group": "age_group", "entity": "entity"}

@@ -15,7 +15,7 @@ are replaced, never mixed with new ones):
   it is significant at 95%.
 
 Survey indicators are design-based, as R's ``svyby`` (full design kept for domains), through
-:class:`pipeline.survey.Design` with the weights, strata, PSUs and fpc the form's settings
+:class:`pipeline.estimator.Design` with the weights, strata, PSUs and fpc the form's settings
 declare; a form without a declared design is a simple random sample with weight 1 (each
 respondent its own PSU: R's ``svydesign(ids = ~1)``), and a pre/post form is a simple random
 sample of the people with both or either questionnaire. To stay vectorised at a million
@@ -54,6 +54,7 @@ import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.errors import SpscError
+from pipeline.estimator import CellSums, Design, difference
 from pipeline.indicators.catalogue import Catalogue, Condition, Indicator, load_catalogue
 from pipeline.indicators.sources import (
     STANDARD_DIMENSIONS,
@@ -66,7 +67,6 @@ from pipeline.indicators.sources import (
     read_codebooks,
 )
 from pipeline.indicators.suppression import suppress
-from pipeline.survey import CellSums, Design, difference
 from pipeline.warehouse import connect, transaction
 from pipeline.warehouse.contract import INPUT_TABLES  # the input contract: contract.yml
 

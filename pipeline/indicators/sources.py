@@ -428,7 +428,7 @@ def _temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) 
 
 def build_respondents(con: duckdb.DuckDBPyConnection, project, books: dict[str, FormCodebook]) -> int:
     """Refill the ``respondents`` mart (call inside the build's transaction); returns its rows."""
-    from pipeline.ingest.survey_models import create_survey_views, model_sql
+    from pipeline.ingest.survey.models import create_survey_views, model_sql
 
     register_seeds(con, project, books)
     create_survey_views(con, project)

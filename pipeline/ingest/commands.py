@@ -2,10 +2,10 @@
 
 import importlib
 
-from pipeline.ingest import attendance_commands  # noqa: F401
+from pipeline.ingest.attendance import commands as attendance_commands  # noqa: F401
 
 try:
-    importlib.import_module("pipeline.ingest.survey_commands")
+    importlib.import_module("pipeline.ingest.survey.commands")
 except ModuleNotFoundError as exc:  # the survey verbs may not be there yet
-    if exc.name != "pipeline.ingest.survey_commands":
+    if exc.name != "pipeline.ingest.survey.commands":
         raise

@@ -80,7 +80,7 @@ select * from final
 
 def review_pairs(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame:
     """The undecided pairs, one row per pair of person keys, with what tells them apart."""
-    from pipeline.ingest.attendance_models import create_attendance_views
+    from pipeline.ingest.attendance.models import create_attendance_views
 
     create_attendance_views(con, settings, upto="int_attendance_signins_resolved")
     return con.execute(_PAIRS_SQL).df()
@@ -122,7 +122,7 @@ def record_decision(settings: Settings, key_a: str, key_b: str, decision: str) -
     Raises:
         SpscError: an unknown decision, a key that is not in the registry, or a pair of one key.
     """
-    from pipeline.ingest.attendance_models import build_attendance_marts
+    from pipeline.ingest.attendance.models import build_attendance_marts
     from pipeline.warehouse import connect, transaction
 
     if decision not in DECISIONS:
@@ -168,7 +168,7 @@ def names_from_raw_files(
     Read at review time and returned to the caller only: names never enter the warehouse.
     Returns ``(spellings by key, notes about files that are gone or changed)``.
     """
-    from pipeline.ingest.attendance import known_events, parse_register
+    from pipeline.ingest.attendance.load import known_events, parse_register
     from pipeline.warehouse import file_sha256
 
     events = known_events(con)

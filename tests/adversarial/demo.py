@@ -23,9 +23,9 @@ _CACHE: dict[str, Path] = {}
 def build_demo(home: Path) -> Settings:
     """Synthesise the sample into ``home/data/raw/sample`` and load and build all of it."""
     from pipeline.indicators.engine import build
-    from pipeline.ingest.attendance import ingest_attendance
-    from pipeline.ingest.events import ingest_events
-    from pipeline.ingest.survey import ingest_survey
+    from pipeline.ingest.attendance.events import ingest_events
+    from pipeline.ingest.attendance.load import ingest_attendance
+    from pipeline.ingest.survey.load import ingest_survey
     from pipeline.synth import generate
     from pipeline.warehouse.setup import init_warehouse
 

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import RejectedFile
-from pipeline.ingest.survey_land import Landed, RawFile, land_rows
-from pipeline.ingest.xlsform import (
+from pipeline.ingest.survey.land import Landed, RawFile, land_rows
+from pipeline.ingest.survey.xlsform import (
     DEFAULT_LANGUAGE,
     Choice,
     Form,

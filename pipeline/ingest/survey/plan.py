@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.errors import RejectedFile
-from pipeline.ingest.kobo import ExportTable
-from pipeline.ingest.survey_mapping import Mapping
-from pipeline.ingest.survey_schema import ROLE_RULES, Rule, constraint_range
-from pipeline.ingest.survey_sql import (
+from pipeline.ingest.survey.kobo import ExportTable
+from pipeline.ingest.survey.mapping import Mapping
+from pipeline.ingest.survey.schema import ROLE_RULES, Rule, constraint_range
+from pipeline.ingest.survey.sql import (
     as_boolean,
     as_date,
     as_integer,
@@ -27,7 +27,7 @@ from pipeline.ingest.survey_sql import (
     literal,
     recode,
 )
-from pipeline.ingest.xlsform import Form, Question
+from pipeline.ingest.survey.xlsform import Form, Question
 
 # XLSForm type -> kind of the typed value
 _KIND_OF_TYPE = {
@@ -46,7 +46,7 @@ class Field:
         column: name in the typed table (``c0``, ``c1`` ...: headers can be anything).
         name: output name: the question's codebook path.
         source: the source header(s), as the quarantine reports them.
-        kind: how the value is typed (see :data:`pipeline.ingest.survey_schema.KINDS`).
+        kind: how the value is typed (see :data:`pipeline.ingest.survey.schema.KINDS`).
         text_sql: the cleaned, recoded text over the landed rows (alias ``s``).
         stored: ``False`` for columns only checked (the 0/1 columns behind a select_multiple).
         role: the role the form's settings give the question (``municipality``, ``weight`` ...).

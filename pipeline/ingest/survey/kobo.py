@@ -6,7 +6,7 @@ repeat group linked by ``_index``/``_parent_index``/``_parent_table_name``; wide
 export as one CSV per repeat level; headers as XML names or as labels in any language;
 select_multiple as one space-separated column and/or one 0/1 (True/False) column per choice.
 This module resolves every header against the form (the codebook) and says what it is;
-:mod:`pipeline.ingest.survey_engine` turns that into rows.
+:mod:`pipeline.ingest.survey.store` turns that into rows.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from pipeline.errors import RejectedFile
-from pipeline.ingest.survey_land import Landed
-from pipeline.ingest.survey_sql import ident
-from pipeline.ingest.xlsform import META_TYPES, Form, Question
+from pipeline.ingest.survey.land import Landed
+from pipeline.ingest.survey.sql import ident
+from pipeline.ingest.survey.xlsform import META_TYPES, Form, Question
 
 # Kobo metadata kept (under these keys)
 META_COLUMNS = {

@@ -18,10 +18,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.ingest.kobo import ExportTable
-from pipeline.ingest.survey_plan import Field, TablePlan
-from pipeline.ingest.survey_schema import validate_frame
-from pipeline.ingest.survey_sql import (
+from pipeline.ingest.survey.kobo import ExportTable
+from pipeline.ingest.survey.plan import Field, TablePlan
+from pipeline.ingest.survey.schema import validate_frame
+from pipeline.ingest.survey.sql import (
     EMAIL_PATTERN,
     PHONE_PATTERN,
     clean_text,
@@ -30,7 +30,7 @@ from pipeline.ingest.survey_sql import (
     looks_personal_sql,
     pseudonym_sql,
 )
-from pipeline.ingest.xlsform import Form
+from pipeline.ingest.survey.xlsform import Form
 from pipeline.reference.names import normaliser
 
 PERSONAL_VALUE = "<personal>"
@@ -193,7 +193,7 @@ def label_value_maps(con: duckdb.DuckDBPyConnection, table: ExportTable, form: F
     """For a labels export: each select_multiple column's distinct values (space-joined choice
     labels, which may hold spaces) read as choice names; values not made of labels are left out
     (they pass unchanged, to be checked)."""
-    from pipeline.ingest.survey_plan import parse_labels
+    from pipeline.ingest.survey.plan import parse_labels
 
     if not table.label_values:
         return {}

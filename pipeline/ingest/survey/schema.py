@@ -3,7 +3,7 @@ lazy pandera validation of a typed export.
 
 Every question keeps its own name; a project's form settings (``forms/<form_id>.yml``) only say
 which questions play a role the pipeline needs (municipality, design columns, link codes,
-consent), which changes how they are typed and checked (see :mod:`pipeline.ingest.survey_plan`).
+consent), which changes how they are typed and checked (see :mod:`pipeline.ingest.survey.plan`).
 """
 
 from __future__ import annotations

@@ -20,15 +20,15 @@ import pyarrow as pa
 
 from pipeline.config import Settings
 from pipeline.errors import RejectedFile, SpscError
-from pipeline.ingest import survey_engine as engine
-from pipeline.ingest.kobo import Export, ExportTable, read_export_tables
-from pipeline.ingest.spss import AgencyFile, csv_codebook, is_agency_file, read_agency
-from pipeline.ingest.survey_land import Landed, RawFile, drop_landed, inspect_file, land_file
-from pipeline.ingest.survey_mapping import Mapping, check_mapping_for, default_mapping, read_mapping
-from pipeline.ingest.survey_models import build_survey_marts
-from pipeline.ingest.survey_plan import plan_main, plan_repeat, role_paths, wide_instances
-from pipeline.ingest.survey_sql import create_hmac_macro, drop_hmac_macro
-from pipeline.ingest.xlsform import Form, merge_versions, read_form
+from pipeline.ingest.survey import store as engine
+from pipeline.ingest.survey.kobo import Export, ExportTable, read_export_tables
+from pipeline.ingest.survey.land import Landed, RawFile, drop_landed, inspect_file, land_file
+from pipeline.ingest.survey.mapping import Mapping, check_mapping_for, default_mapping, read_mapping
+from pipeline.ingest.survey.models import build_survey_marts
+from pipeline.ingest.survey.plan import plan_main, plan_repeat, role_paths, wide_instances
+from pipeline.ingest.survey.spss import AgencyFile, csv_codebook, is_agency_file, read_agency
+from pipeline.ingest.survey.sql import create_hmac_macro, drop_hmac_macro
+from pipeline.ingest.survey.xlsform import Form, merge_versions, read_form
 from pipeline.warehouse import (
     connect,
     find_batch,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipeline.errors import RejectedFile
 from pipeline.ingest import readers
-from pipeline.ingest.attendance_values import fold_header, header_aliases, is_blank
+from pipeline.ingest.attendance.values import fold_header, header_aliases, is_blank
 from pipeline.reference.names import fold
 
 HEADER_SCAN_ROWS = 15  # the header row is looked for among the first rows, below any title block

@@ -39,7 +39,7 @@ def ingest_survey_command(
     quarantined only when it is unusable (no id, no design column, no consent). See
     docs/raw_data.md for the rules and for the mapping file (--mapping).
     """
-    from pipeline.ingest.survey import ingest_survey
+    from pipeline.ingest.survey.load import ingest_survey
 
     if not exports and not form:
         raise SpscError("nothing to load", "spsc ingest survey", "give export files (and --form for Kobo exports)")
@@ -58,7 +58,7 @@ def quarantine_command(
 ) -> None:
     """List the quarantine: every problem with its reason and what it did to the load (row: the
     row was not loaded; cell: the value was loaded as missing; note: loaded as it is)."""
-    from pipeline.ingest.survey_quarantine import export_quarantine, read_quarantine
+    from pipeline.ingest.survey.quarantine import export_quarantine, read_quarantine
 
     frame = read_quarantine(settings(), batch)
     if out is not None:

@@ -4,7 +4,7 @@ A register is an XLSX, XLS or CSV file with either one sheet per event (the shee
 the event id, a title block above the header with ``ID događaja: EV-0001``) or one long sheet
 with an event column. Headers are recognised in Bosnian, Croatian, Serbian (Latin and
 Cyrillic) and English through ``aliases/attendance_headers.csv``; the checks are in
-:mod:`pipeline.ingest.attendance_checks`.
+:mod:`pipeline.ingest.attendance.checks`.
 
 Names, phones, e-mails and signatures are read only to make the person key
 (:mod:`pipeline.registry.keys`) and are then dropped. One file is one load batch and one
@@ -25,13 +25,13 @@ import pyarrow as pa
 
 from pipeline.config import Settings
 from pipeline.errors import RejectedFile, SpscError
-from pipeline.ingest.attendance_checks import (
+from pipeline.ingest.attendance.checks import (
     PROBLEM_COLUMNS,
     check_rows,
     quarantine_value,
     sheet_rows,
 )
-from pipeline.ingest.attendance_read import read_grids
+from pipeline.ingest.attendance.read import read_grids
 from pipeline.registry.keys import store_name_signatures
 from pipeline.warehouse import (
     file_sha256,
@@ -253,7 +253,7 @@ def load_register(
             message="; ".join(parsed.notes) or None,
         )
         if rebuild is not None:
-            from pipeline.ingest.attendance_models import build_attendance_marts
+            from pipeline.ingest.attendance.models import build_attendance_marts
 
             build_attendance_marts(con, rebuild)
             step("attendance marts built")
@@ -338,8 +338,8 @@ def ingest_attendance(
             and the marts are rebuilt for them).
         WarehouseBusy: another writer held the warehouse for more than ``write_wait`` seconds.
     """
-    from pipeline.ingest.attendance_models import build_attendance_marts, marts_are_current
-    from pipeline.ingest.attendance_values import use_project_aliases
+    from pipeline.ingest.attendance.models import build_attendance_marts, marts_are_current
+    from pipeline.ingest.attendance.values import use_project_aliases
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import bound_secret, init_warehouse
 
@@ -371,7 +371,7 @@ def ingest_attendance(
 
 def ingest_sample_attendance(settings: Settings, sample_dir: Path | str) -> list[LoadResult]:
     """Load the sample's events list and sign-in sheets (``<sample_dir>/attendance``)."""
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
 
     folder = Path(sample_dir) / "attendance"
     events_file = next((p for p in sorted(folder.glob("events.*"))), None)

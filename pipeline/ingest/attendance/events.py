@@ -21,9 +21,9 @@ import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.errors import RejectedFile
-from pipeline.ingest.attendance import LoadResult
-from pipeline.ingest.attendance_read import find_header, read_grids
-from pipeline.ingest.attendance_values import (
+from pipeline.ingest.attendance.load import LoadResult
+from pipeline.ingest.attendance.read import find_header, read_grids
+from pipeline.ingest.attendance.values import (
     blank_mask,
     event_types,
     is_blank,
@@ -285,7 +285,7 @@ def load_events(
             rows_blank=parsed.rows_blank,
         )
         if rebuild is not None:
-            from pipeline.ingest.attendance_models import build_attendance_marts
+            from pipeline.ingest.attendance.models import build_attendance_marts
 
             build_attendance_marts(con, rebuild)
     return LoadResult(
@@ -301,8 +301,8 @@ def load_events(
 
 def ingest_events(settings: Settings, path: Path | str, *, reload: bool = False) -> LoadResult:
     """Load an events list, then rebuild the attendance marts (event dates and types feed them)."""
-    from pipeline.ingest.attendance_models import build_attendance_marts, marts_are_current
-    from pipeline.ingest.attendance_values import use_project_aliases
+    from pipeline.ingest.attendance.models import build_attendance_marts, marts_are_current
+    from pipeline.ingest.attendance.values import use_project_aliases
     from pipeline.warehouse import connect, transaction
     from pipeline.warehouse.setup import init_warehouse
 

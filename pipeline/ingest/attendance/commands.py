@@ -29,7 +29,7 @@ def ingest_attendance_command(
 ) -> None:
     """Load sign-in sheets: people become pseudonymous keys; names never enter the warehouse."""
     from pipeline.cli import _expand
-    from pipeline.ingest.attendance import ingest_attendance
+    from pipeline.ingest.attendance.load import ingest_attendance
 
     paths = [p for p in _expand(files) if not p.name.startswith(("~$", "events."))]
     results = ingest_attendance(settings(), paths, reload=reload, keep_going=True)
@@ -49,7 +49,7 @@ def ingest_events_command(
     reload: Annotated[bool, typer.Option(help="Load again a file already loaded.")] = False,
 ) -> None:
     """Load the events list (id, date, municipality or municipalities, type, organiser, title)."""
-    from pipeline.ingest.events import ingest_events
+    from pipeline.ingest.attendance.events import ingest_events
 
     _print_results([ingest_events(settings(), file, reload=reload)])
 

@@ -21,14 +21,14 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from pipeline.ingest.attendance_read import (
+from pipeline.ingest.attendance.read import (
     Grid,
     Header,
     find_header,
     is_repeated_header,
     title_block_value,
 )
-from pipeline.ingest.attendance_values import (
+from pipeline.ingest.attendance.values import (
     PERSONAL_FIELDS,
     Distinct,
     blank_mask,

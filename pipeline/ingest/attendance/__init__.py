@@ -1,0 +1,1 @@
+"""Attendance ingest: event lists and sign-in sheets -> staging and the attendance marts."""
