@@ -26,11 +26,11 @@ from harness import RESULTS_ENV, Result, read_results, table  # noqa: E402
 # the sizes `make bench` runs (each script's defaults are the issues' sizes: --full)
 QUICK = {
     "bench_attendance.py": ["--signins", "200000", "--people", "20000", "--events", "4000"],
-    "bench_indicators.py": ["--respondents", "100000"],
+    "bench_indicators.py": ["--respondents", "1000000"],  # the issue's size: fixed costs weigh less
     "bench_ingest_survey.py": ["--csv-respondents", "10000", "--xlsx-respondents", "400"],
     "bench_maps.py": [],
     "bench_publish.py": ["--size", "100"],
-    "bench_reports.py": ["--municipalities", "1"],
+    "bench_reports.py": ["--municipalities", "2"],
 }
 
 
