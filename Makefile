@@ -7,6 +7,8 @@ PROJECT ?= examples/spsc
 SPSC   := $(BIN)/spsc --project $(PROJECT)
 SAMPLE := $(PROJECT)/data/raw/sample
 QUARTER ?= 2024Q4
+# make test runs the suite in one process per core (pytest-xdist); TEST_WORKERS=0: in one process
+TEST_WORKERS ?= auto
 
 .PHONY: help demo test report lab bench lint clean
 
@@ -57,8 +59,8 @@ demo: $(STAMP) $(SAMPLE)/truth.json ## the example project (examples/spsc): samp
 	@echo "Done. Open $(PROJECT)/reports/$(QUARTER)/index.html (reports, figures, tables) and $(PROJECT)/reports/$(QUARTER)/*.pptx (donor deck);"
 	@echo "maps are in $(PROJECT)/reports/maps/$(QUARTER)/, the warehouse in $(PROJECT)/data/processed/spsc.duckdb ('$(SPSC) status')."
 
-test: $(STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest
+test: $(STAMP) ## run the whole test suite, one process per core (TEST_WORKERS=0: one process)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 report: $(STAMP) ## one quarter's reports: make report QUARTER=2024Q4 [PROJECT=folder]
 	$(SPSC) report --period $(QUARTER) --all
