@@ -683,6 +683,9 @@ def test_youth_se_is_simple_random_sampling_of_participants(built):
     # V = 12/11 * sum((y - 0.6)/10)^2 = 12/11 * 2.4/100
     row = cell(read_values(built), "attitude_improved", "2024Q4")
     assert row["se"] == pytest.approx(100 * math.sqrt(12 / 11 * 2.4 / 100), rel=1e-12)
+    # no population size declared: the deff's yardstick is sampling with replacement (R's
+    # deff = "replace", s²/n with s² = 2.4/9), not R's default, infinite here (weights 1: N = n)
+    assert row["deff"] == pytest.approx((12 / 11 * 2.4 / 100) / (2.4 / 9 / 10), rel=1e-12)
 
 
 def test_changes_baseline_to_latest_with_independent_samples(built):

@@ -377,7 +377,7 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
             "post_strata": "post_stratum", "population": population, "weight_all": "w_all",
             "w2_all": "w2_all" if "w2_all" in frame else None}
         design = Design.from_cells(frame, strata="design_stratum", psu="psu",
-                                   respondents="n_rows", fpc=stages, **calibration)
+                                   respondents="n_rows", fpc=stages, deff=_deff_kind(stages), **calibration)
     except ValueError as exc:  # missing PSUs or strata, an fpc smaller than the sample...
         raise SpscError(f"the survey design is not usable ({exc})", "respondents",
                         "fix stratum, psu and fpc at ingest") from exc
@@ -390,6 +390,14 @@ def estimate_domains(cells: pd.DataFrame, indicators: list[Indicator], dimension
         **({"w2y2": f"w2y2__{ind.id}", "w2y": f"w2y__{ind.id}", "w2": f"w2__{ind.id}"}
            if f"w2__{ind.id}" in frame else {})) for ind in indicators}
     return _domain_frame(design.cell_means(spec, by=by), dimension, column)
+
+
+def _deff_kind(stages: str | tuple[str, str] | None) -> str:
+    """The design effect's yardstick: simple random sampling without replacement where the
+    form declares population sizes (R's ``deff = TRUE``), with replacement where it does not
+    (R's ``deff = "replace"``): without a population size, R's default compares with a
+    sample of the whole population (weights 1: N = n) and gives an infinite deff."""
+    return "srswor" if stages is not None else "replace"
 
 
 def _stages(frame: pd.DataFrame) -> str | tuple[str, str] | None:
@@ -445,7 +453,8 @@ def respondent_design(rows: pd.DataFrame, plan: SourcePlan, margins: list | None
     stages = _stages(frame)
     psu = ("psu", "respondent_key") if isinstance(stages, tuple) else "psu"
     try:
-        design = Design(frame, weights="weight", strata="design_stratum", psu=psu, fpc=stages)
+        design = Design(frame, weights="weight", strata="design_stratum", psu=psu, fpc=stages,
+                        deff=_deff_kind(stages))
     except ValueError as exc:
         raise SpscError(f"the survey design is not usable ({exc})", "respondents",
                         "fix stratum, psu and fpc at ingest") from exc
