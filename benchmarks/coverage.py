@@ -11,7 +11,7 @@ sampling without replacement: the weight is constant within a stratum; ``fpc`` i
 of settlements in the stratum and ``fpc2`` the adults of the settlement (two stages, as R's
 ``svydesign(id = ~psu + person, fpc = ~fpc + fpc2)``).
 
-Every draw goes through the engine's own path (``pipeline.indicators.engine.survey_values``:
+Every draw goes through the engine's own path (``pipeline.indicators.survey_estimates.survey_values``:
 DuckDB cell sums, ``Design.from_cells``/``cell_means``, logit intervals for proportions and t
 intervals for means on the domain's design df, the second stage in the variance): all draws
 at once, each a "wave", so strata are nested in draws, which equals one design per draw.
@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.indicators.catalogue import load_catalogue
-from pipeline.indicators.engine import survey_values
+from pipeline.indicators.survey_estimates import survey_values
 from pipeline.indicators.sources import FormCodebook, QuestionInfo, plan_sources
 from pipeline.project import load_project
 from pipeline.project.forms import Calibration

@@ -142,7 +142,7 @@ def calibrated(tmp_path_factory):
 
 def _rows(settings):
     from pipeline.indicators.catalogue import load_catalogue
-    from pipeline.indicators.engine import survey_respondent_values
+    from pipeline.indicators.survey_estimates import survey_respondent_values
     from pipeline.indicators.sources import plan_sources, read_codebooks
 
     con = duckdb.connect(str(settings.db), read_only=True)
@@ -199,7 +199,7 @@ def test_a_calibrated_build_publishes_the_post_stratified_mean(calibrated):
 
 
 def test_calibration_changes_the_numbers_and_keeps_their_precision_fields(calibrated):
-    from pipeline.indicators.engine import estimate_domains, survey_cells
+    from pipeline.indicators.survey_estimates import estimate_domains, survey_cells
 
     settings, _, truth = calibrated
     plan, _ = _rows(settings)
@@ -241,7 +241,7 @@ def test_gaps_within_a_wave_use_the_covariance_of_the_two_domains(calibrated):
     """indicator_gaps: women minus men, FBiH minus RS, on the calibrated weights."""
     from scipy import stats
 
-    from pipeline.indicators.engine import respondent_design
+    from pipeline.indicators.survey_estimates import respondent_design
 
     settings, _, _ = calibrated
     con = duckdb.connect(str(settings.db), read_only=True)

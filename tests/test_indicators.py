@@ -786,11 +786,11 @@ def test_complementary_suppression_in_a_build(settings):
 
 
 def test_a_failed_build_leaves_the_previous_marts(fresh, monkeypatch):
-    from pipeline.indicators import engine
+    from pipeline.indicators import engine, marts
 
     built = fresh
     before = read_values(built)
-    monkeypatch.setattr(engine, "catalogue_rows", lambda cat: (_ for _ in ()).throw(RuntimeError("disk full")))
+    monkeypatch.setattr(marts, "catalogue_rows", lambda cat: (_ for _ in ()).throw(RuntimeError("disk full")))
     with pytest.raises(RuntimeError, match="disk full"):
         engine.build(built.with_(min_cell=5))
     after = read_values(built)

@@ -246,7 +246,7 @@ def ensure_cleaned_answers(con: duckdb.DuckDBPyConnection) -> None:
     """Make sure the cleaned answers the indicator engine reads exist: a warehouse creates them
     at every load and build; tables assembled by hand (benchmarks) get the model over an empty
     ``cleaning_effects``, i.e. the answers as loaded."""
-    from pipeline.ingest.survey.models import model_sql
+    from pipeline.warehouse import runner
 
     def exists(name: str) -> bool:
         return bool(con.execute("select count(*) from (select view_name as n from duckdb_views() union all "
@@ -256,8 +256,7 @@ def ensure_cleaned_answers(con: duckdb.DuckDBPyConnection) -> None:
         return
     if not exists("cleaning_effects"):
         con.execute(f"create temp table cleaning_effects ({_EFFECTS_COLUMNS})")
-    con.execute("create or replace temp view int_survey__answers_cleaned as "
-                + model_sql("intermediate", "int_survey__answers_cleaned"))
+    runner.create(con, "intermediate/int_survey__answers_cleaned", "temp view")
 
 
 def refresh_effects(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

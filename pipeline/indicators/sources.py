@@ -349,51 +349,21 @@ def resolve_settings(project, books: dict[str, FormCodebook]) -> dict[str, Resol
     return out
 
 
-def _literal(value) -> str:
-    return "null" if value is None else "'" + str(value).replace("'", "''") + "'"
-
-
-def recoded(expr: str, mapping: dict[str, str | None] | None) -> str:
-    """``expr`` with a form's recodes of one question applied (values without one pass)."""
-    if not mapping:
-        return expr
-    cases = " ".join(f"when {_literal(raw)} then {_literal(new)}" for raw, new in mapping.items())
-    return f"(case {expr} {cases} else {expr} end)"
-
-
 def pivot_sql(form_id: str, columns: dict[str, str], recodes: dict[str, dict] | None = None) -> str:
-    """One row per current submission of a form: ``submission_id`` and one text column per
-    question (``{column: path}``), cleaning logs applied, recoded. Pivoting by the submission's number with one
-    filtered aggregate per question is one pass over the answers."""
-    form = _literal(form_id)
-    current = f"select submission_id from stg_survey__submissions where is_current and form_id = {form}"
-    if not columns:
-        return f"select submission_id from ({current})"
-    paths = sorted(set(columns.values()))
-    pivots = ", ".join(
-        f"{recoded(f'max(value) filter (where question = {_literal(path)})', (recodes or {}).get(path))}"
-        f' as "{name}"' for name, path in columns.items())
-    return (f"select submission_id, {pivots} from int_survey__answers_cleaned"
-            f" where question in ({', '.join(_literal(p) for p in paths)})"
-            f" and submission_id in ({current}) group by submission_id")
+    """The SQL of one row per current submission of a form with one text column per question
+    (``{column: path}``): model ``intermediate/int_survey__answers_pivoted``, values written in
+    (for a reader outside a build, e.g. a benchmark's reference query)."""
+    from pipeline.warehouse import runner
+
+    return runner.render("intermediate/int_survey__answers_pivoted", inline=True, form_id=form_id,
+                         columns=columns, recodes=recodes or {})[0]
 
 
-def roles_view_sql(resolved: dict[str, ResolvedSettings]) -> str:
-    """``int_survey__respondent_roles``: one row per current submission of every form, with its
-    role answers as text (recoded), and whether its form asks for consent."""
-    parts = []
-    for form_id, settings in sorted(resolved.items()):
-        cols = {role: path for role, path in settings.roles.items() if role in ROLE_COLUMNS}
-        values = ", ".join(f'p."{r}"' if r in cols else f'cast(null as varchar) as "{r}"' for r in ROLE_COLUMNS)
-        parts.append(
-            f"select s.submission_id, {'true' if 'consent' in cols else 'false'} as asks_consent, {values}"
-            f" from stg_survey__submissions as s left join ({pivot_sql(form_id, cols, settings.recodes)}) as p"
-            f" using (submission_id) where s.is_current and s.form_id = {_literal(form_id)}")
-    nulls = ", ".join(f'cast(null as varchar) as "{r}"' for r in ROLE_COLUMNS)
-    known = f" and form_id not in ({', '.join(_literal(f) for f in resolved)})" if resolved else ""
-    parts.append(f"select submission_id, false as asks_consent, {nulls} from stg_survey__submissions"
-                 f" where is_current{known}")
-    return " union all ".join(parts)
+def _role_forms(resolved: dict[str, ResolvedSettings]) -> list[dict]:
+    """What model ``int_survey__respondent_roles`` reads of the forms' settings."""
+    return [{"form_id": form_id, "recodes": settings.recodes or {},
+             "columns": {role: path for role, path in settings.roles.items() if role in ROLE_COLUMNS}}
+            for form_id, settings in sorted(resolved.items())]
 
 
 def register_seeds(con: duckdb.DuckDBPyConnection, project, books: dict[str, FormCodebook]) -> dict:
@@ -401,9 +371,11 @@ def register_seeds(con: duckdb.DuckDBPyConnection, project, books: dict[str, For
     submission (``int_survey__respondent_roles``) and every municipality spelling among them,
     resolved (``seed_municipality_names``). Returns the resolved settings."""
     from pipeline.reference.names import normaliser
+    from pipeline.warehouse import runner
 
     resolved = resolve_settings(project, books)
-    con.execute(f"create or replace temp view int_survey__respondent_roles as {roles_view_sql(resolved)}")
+    runner.create(con, "intermediate/int_survey__respondent_roles", "temp view",
+                  forms=_role_forms(resolved), roles=list(ROLE_COLUMNS))
     # answers loaded with the settings are ids already; others are resolved here
     raws = [r[0] for r in con.execute(
         "select distinct municipality from int_survey__respondent_roles where municipality is not null").fetchall()]
@@ -428,13 +400,12 @@ def _temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) 
 
 def build_respondents(con: duckdb.DuckDBPyConnection, project, books: dict[str, FormCodebook]) -> int:
     """Refill the ``respondents`` mart (call inside the build's transaction); returns its rows."""
-    from pipeline.ingest.survey.models import create_survey_views, model_sql
+    from pipeline.ingest.survey.models import create_survey_views
+    from pipeline.warehouse import runner
 
     register_seeds(con, project, books)
     create_survey_views(con, project)
-    con.execute("delete from respondents")
-    con.execute(f"insert into respondents by name select * from ({model_sql('marts', 'respondents')})")
-    return con.execute("select count(*) from respondents").fetchall()[0][0]
+    return runner.refill(con, "respondents")
 
 
 def refresh_respondents(settings) -> int:

@@ -1,9 +1,9 @@
-"""Building the attendance marts from the SQL models in ``pipeline/warehouse/models``.
+"""The attendance marts: which models build them, and the values those models read.
 
 Staging and intermediate models live only in the connection: temporary tables while the
 marts are built (each is read by several marts), temporary views for a quick look such as
 the review list. Marts are tables (created by migration ``020_attendance``) refilled from
-their model. Thresholds come from
+their model by the runner (:mod:`pipeline.warehouse.runner`). Thresholds come from
 :class:`pipeline.config.Settings` through DuckDB variables (``getvariable('youth_min_age')``),
 and age groups from the project's bands (:mod:`pipeline.warehouse.age_groups`), so the SQL
 holds no number a user may want to change.
@@ -12,31 +12,26 @@ holds no number a user may want to change.
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
 
 import duckdb
 
 from pipeline.config import Settings
+from pipeline.warehouse import runner
 from pipeline.warehouse.age_groups import create_age_group_macros
 
-# in dependency order: (layer, model name, materialisation); "review" models are views only
-ATTENDANCE_MODELS: tuple[tuple[str, str, str], ...] = (
-    ("staging", "stg_attendance__events", "view"),
-    ("staging", "stg_attendance__signins", "view"),
-    ("intermediate", "int_events_latest", "view"),
-    ("intermediate", "int_attendance_signins_resolved", "view"),
-    ("intermediate", "int_attendances_deduplicated", "view"),
-    ("intermediate", "int_participants_review_pairs", "review"),
-    ("marts", "events", "table"),
-    ("marts", "attendances", "table"),
-    ("marts", "participants", "table"),
-    ("marts", "cross_entity_ties", "table"),
+# in dependency order: (model, role); "review" models are views only
+ATTENDANCE_MODELS: tuple[tuple[str, str], ...] = (
+    ("staging/stg_attendance__events", "step"),
+    ("staging/stg_attendance__signins", "step"),
+    ("intermediate/int_events_latest", "step"),
+    ("intermediate/int_attendance_signins_resolved", "step"),
+    ("intermediate/int_attendances_deduplicated", "step"),
+    ("intermediate/int_participants_review_pairs", "review"),
+    ("marts/events", "mart"),
+    ("marts/attendances", "mart"),
+    ("marts/participants", "mart"),
+    ("marts/cross_entity_ties", "mart"),
 )
-
-def model_sql(layer: str, name: str) -> str:
-    """The SQL text of one model, by layer and name."""
-    path = resources.files("pipeline.warehouse").joinpath("models", layer, f"{name}.sql")
-    return path.read_text(encoding="utf-8")
 
 
 def set_attendance_variables(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -48,8 +43,8 @@ def set_attendance_variables(con: duckdb.DuckDBPyConnection, settings: Settings)
     }
     for name, value in values.items():
         con.execute(f"set variable {name} = {value:d}")
-    types = ", ".join("'" + t.replace("'", "''") + "'" for t in settings.youth_event_types)
-    con.execute(f"set variable youth_event_types = [{types}]::varchar[]")
+    con.execute("set variable youth_event_types = $types::varchar[]",
+                {"types": list(settings.youth_event_types)})
     create_age_group_macros(con, settings.project)  # the project's bands (spsc.yml age_groups)
 
 
@@ -59,29 +54,18 @@ def create_attendance_views(
     """Create the staging and intermediate models as temporary views of ``con``.
 
     Args:
-        upto: models up to this one are made temporary tables instead, when the views
-            after it read them several times.
+        upto: models up to this one (by its name) are made temporary tables instead, when the
+            views after it read them several times.
     """
     set_attendance_variables(con, settings)
     as_table = upto is not None
-    for layer, name, kind in ATTENDANCE_MODELS:
-        if kind in ("view", "review"):
-            _drop_temp(con, name)
-            what = "table" if as_table and kind == "view" else "view"
-            con.execute(f"create temp {what} {name} as {model_sql(layer, name)}")
-        if name == upto:
+    steps = []
+    for model, role in ATTENDANCE_MODELS:
+        if role in ("step", "review"):
+            steps.append((model, "temp table" if as_table and role == "step" else "temp view"))
+        if model.rsplit("/", 1)[-1] == upto:
             as_table = False
-
-
-def _drop_temp(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop a model's temporary view or table of an earlier build in this connection."""
-    kinds = con.execute(
-        "select 'table' from duckdb_tables() where temporary and table_name = $1"
-        " union all select 'view' from duckdb_views() where temporary and view_name = $1",
-        [name],
-    ).fetchall()
-    for (kind,) in kinds:
-        con.execute(f"drop {kind} temp.{name}")
+    runner.build(con, steps)
 
 
 MARTS_SOURCE_KEY = "attendance_marts_source"
@@ -114,17 +98,8 @@ def build_attendance_marts(con: duckdb.DuckDBPyConnection, settings: Settings) -
     Returns rows per mart.
     """
     set_attendance_variables(con, settings)
-    for layer, name, kind in ATTENDANCE_MODELS:
-        if kind == "view":
-            _drop_temp(con, name)
-            con.execute(f"create temp table {name} as {model_sql(layer, name)}")
-    counts = {}
-    for layer, name, kind in ATTENDANCE_MODELS:
-        if kind != "table":
-            continue
-        con.execute(f"delete from main.{name}")
-        con.execute(f"insert into main.{name} by name select * from ({model_sql(layer, name)})")
-        counts[name] = con.execute(f"select count(*) from main.{name}").fetchall()[0][0]
+    counts = runner.build(con, [(model, "temp table" if role == "step" else "table")
+                                for model, role in ATTENDANCE_MODELS if role != "review"])
     con.execute(
         "insert or replace into warehouse_meta (key, value) values (?, ?)",
         [MARTS_SOURCE_KEY, marts_source(con)],
