@@ -142,8 +142,8 @@ def calibrated(tmp_path_factory):
 
 def _rows(settings):
     from pipeline.indicators.catalogue import load_catalogue
-    from pipeline.indicators.survey_estimates import survey_respondent_values
     from pipeline.indicators.sources import plan_sources, read_codebooks
+    from pipeline.indicators.survey_estimates import survey_respondent_values
 
     con = duckdb.connect(str(settings.db), read_only=True)
     try:

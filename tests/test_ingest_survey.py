@@ -537,14 +537,14 @@ def test_big_csv_path_blank_lines_row_numbers_and_background_hash(warehouse, sam
 
 
 def test_big_files_validate_in_two_threads_with_the_same_result(warehouse, sample, tmp_path, monkeypatch):
-    import pipeline.ingest.survey.store as engine
+    import pipeline.ingest.survey.problems as problems
 
     export = _sheet(sample.survey / "citizen_survey_2023Q1.xlsx").head(40)
     path = tmp_path / "citizen_survey_2023Q1_part.csv"
     export.to_csv(path, index=False)
     expected = ingest_survey(warehouse, [path], form=sample.survey / "citizen_survey_form.xlsx")[-1]
     serial = _rows(warehouse, "select source_row, column_name, value, rule, reason from quarantine order by all")
-    monkeypatch.setattr(engine, "_PARALLEL_ROWS", 1)
+    monkeypatch.setattr(problems, "_PARALLEL_ROWS", 1)
     from pipeline.project.scaffold import new_project
 
     new_project(tmp_path / "other", example="spsc")

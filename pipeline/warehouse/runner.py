@@ -93,7 +93,7 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render(name: str, *, inline: bool = False, **context) -> tuple[str, dict[str, object]]:
+def render(name: str, /, *, inline: bool = False, **context) -> tuple[str, dict[str, object]]:
     """The SQL of model ``name`` and the parameters its template bound.
 
     Args:
@@ -115,7 +115,7 @@ def _merge(bound: dict, params: dict | None) -> dict | None:
     return out or None
 
 
-def execute(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
+def execute(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None, /,
             **context) -> duckdb.DuckDBPyConnection:
     """Run model ``name`` (a statement or a query) with its parameters; returns the cursor."""
     sql, bound = render(name, **context)
@@ -123,18 +123,18 @@ def execute(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = Non
     return con.execute(sql, merged) if merged else con.execute(sql)
 
 
-def query(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
+def query(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None, /,
           **context) -> pd.DataFrame:
     """The rows of query model ``name`` as a DataFrame."""
     return execute(con, name, params, **context).df()
 
 
-def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None, **context) -> list[tuple]:
+def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None, /, **context) -> list[tuple]:
     """The rows of query model ``name`` as tuples."""
     return execute(con, name, params, **context).fetchall()
 
 
-def create(con: duckdb.DuckDBPyConnection, name: str, kind: str, *, as_name: str | None = None,
+def create(con: duckdb.DuckDBPyConnection, name: str, kind: str, /, *, as_name: str | None = None,
            params: dict | None = None, **context) -> str:
     """Materialise model ``name`` as a relation of ``kind`` (:data:`KINDS`), named after the
     model's file (or ``as_name``), replacing one of an earlier build; returns its name."""
@@ -153,7 +153,7 @@ def create(con: duckdb.DuckDBPyConnection, name: str, kind: str, *, as_name: str
     return target
 
 
-def refill(con: duckdb.DuckDBPyConnection, table: str, name: str | None = None, *,
+def refill(con: duckdb.DuckDBPyConnection, table: str, name: str | None = None, /, *,
            params: dict | None = None, select: str | None = None, **context) -> int:
     """Replace every row of mart ``table`` by model ``name`` (default: the model of the same
     name under ``marts/``), or by the rows of the registered relation ``select``; returns the
@@ -169,7 +169,17 @@ def refill(con: duckdb.DuckDBPyConnection, table: str, name: str | None = None, 
     return con.execute(f"select count(*) from main.{ident(table)}").fetchall()[0][0]
 
 
-def build(con: duckdb.DuckDBPyConnection, models, **context) -> dict[str, int]:
+def append(con: duckdb.DuckDBPyConnection, table: str, name: str, /, *, params: dict | None = None,
+           **context) -> None:
+    """Insert the rows of model ``name`` into ``table`` (by column name): a load adding its
+    rows to a staging table, inside its transaction."""
+    sql, bound = render(name, **context)
+    merged = _merge(bound, params)
+    insert = f"insert into main.{ident(table)} by name select * from ({sql})"
+    con.execute(insert, merged) if merged else con.execute(insert)
+
+
+def build(con: duckdb.DuckDBPyConnection, models, /, **context) -> dict[str, int]:
     """Build ``models`` in order: ``(name, kind)`` pairs, where kind ``table`` refills the mart
     table of that name and the others are :data:`KINDS`; returns rows per refilled mart."""
     counts = {}

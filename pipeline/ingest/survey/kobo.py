@@ -6,7 +6,7 @@ repeat group linked by ``_index``/``_parent_index``/``_parent_table_name``; wide
 export as one CSV per repeat level; headers as XML names or as labels in any language;
 select_multiple as one space-separated column and/or one 0/1 (True/False) column per choice.
 This module resolves every header against the form (the codebook) and says what it is;
-:mod:`pipeline.ingest.survey.store` turns that into rows.
+:mod:`pipeline.ingest.survey.typed_table`, :mod:`~pipeline.ingest.survey.problems` and :mod:`~pipeline.ingest.survey.store` turn that into rows.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from pipeline.config import Settings
 from pipeline.errors import RejectedFile, SpscError
-from pipeline.ingest.survey import store as engine
+from pipeline.ingest.survey import problems, store, typed_table
 from pipeline.ingest.survey.kobo import Export, ExportTable, read_export_tables
 from pipeline.ingest.survey.land import Landed, RawFile, drop_landed, inspect_file, land_file
 from pipeline.ingest.survey.mapping import Mapping, check_mapping_for, default_mapping, read_mapping
@@ -333,11 +333,11 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
         lazy = [t for t in group.landed if t.raw is not None]
         try:
             main_plan = plan_main(export.main, form, mapping, kobo=kobo,
-                                  value_maps=engine.label_value_maps(con, export.main, form),
+                                  value_maps=typed_table.label_value_maps(con, export.main, form),
                                   id_column=agency.id_column if agency else None)
             notes += main_plan.notes
-            main = engine.type_table(con, main_plan, "_spsc_main", form.form_id, main=True)
-            repeats = [engine.type_table(con, plan_repeat(t, form, engine.label_value_maps(con, t, form)),
+            main = typed_table.type_table(con, main_plan, "_spsc_main", form.form_id, main=True)
+            repeats = [typed_table.type_table(con, plan_repeat(t, form, typed_table.label_value_maps(con, t, form)),
                                          f"_spsc_rep{i}", form.form_id, main=False)
                        for i, t in enumerate(export.repeats)]
         except duckdb.Error:
@@ -354,15 +354,15 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
             main.missing_codes = {(row + main.landed.first_row, var): (code, label)
                                   for row, var, code, label in agency.missing}
         for typed in [main, *repeats]:
-            notes += engine.personal_safety_net(con, typed)
-        maps = engine.municipality_maps(con, main)
+            notes += problems.personal_safety_net(con, typed)
+        maps = typed_table.municipality_maps(con, main)
         for typed in repeats:
-            engine.find_problems(con, typed, {}, None)
-        engine.find_problems(con, main, maps, _consent_path(form, mapping))
-        links = engine.link_repeats(con, main, repeats, form)
-        engine.cascade(main, links)
+            problems.find_problems(con, typed, {}, None)
+        problems.find_problems(con, main, maps, _consent_path(form, mapping))
+        links = problems.link_repeats(con, main, repeats, form)
+        problems.cascade(main, links)
         for typed in [main, *repeats]:
-            engine.null_cells(con, typed)
+            problems.null_cells(con, typed)
         if main.other_versions:
             others = ", ".join(f"{v} ({n} rows)" for v, n in main.other_versions.items())
             notes.append(f"rows of versions not given with --form were read with version {form.version}: "
@@ -392,21 +392,21 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
                     notes.append(f"replaces batch {old['batch_id']} (wave {old['wave']})")
             if codebook_kind is not None:
                 _store_codebook(con, form, main_raw, codebook_kind, batches[str(main_raw.path)])
-            ctx = engine.StoreContext(
+            ctx = store.StoreContext(
                 form_id=form.form_id, form_version=form.version, wave=the_wave,
                 batch_of_sheet={(str(t.file), t.sheet): batches[str(t.file)] for t in group.landed},
                 main_batch=batches[str(main_raw.path)])
-            ids = engine.store_main(con, ctx, main, maps)
+            ids = store.store_main(con, ctx, main, maps)
             step("submissions stored")
             if agency is not None:
-                engine.store_missing_codes(con, main, ids, agency.missing)
-            engine.store_wide_repeats(con, ctx, main, ids, wide, form)
-            engine.store_repeats(con, ctx, main, ids, links)
+                store.store_missing_codes(con, main, ids, agency.missing)
+            store.store_wide_repeats(con, ctx, main, ids, wide, form)
+            store.store_repeats(con, ctx, main, ids, links)
             step("repeats stored")
-            replaced, unchanged = engine.settle_versions(con, ctx, ids)
+            replaced, unchanged = store.settle_versions(con, ctx, ids)
             step("versions settled")
             if replaced_batches:
-                engine.recompute_current(con, form.form_id, the_wave)
+                store.recompute_current(con, form.form_id, the_wave)
             if replaced or unchanged:
                 notes.append(f"{replaced} submissions replaced earlier versions (survey_replacements), "
                              f"{unchanged} repeated unchanged (re-exports or duplicates, counted once)")
@@ -420,7 +420,7 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
             for olds in replaced_batches.values():
                 for old in olds:
                     if old["wave"] and old["wave"] != the_wave:
-                        engine.recompute_current(con, form.form_id, old["wave"])
+                        store.recompute_current(con, form.form_id, old["wave"])
             build_survey_marts(con, sorted(waves))
             step("survey marts built")
         return results
@@ -437,7 +437,7 @@ def _consent_path(form: Form, mapping: Mapping | None) -> str | None:
 
 
 def _finish(con: duckdb.DuckDBPyConnection, raw: RawFile, batch_id: int, wave: str,
-            typed: list[engine.Typed], notes: list[str]) -> LoadResult:
+            typed: list[typed_table.Typed], notes: list[str]) -> LoadResult:
     """Quarantine and close the batch of one file (its sheets: main and/or repeat tables)."""
     tables = [t for t in typed if t.landed.file == raw.path]
     read = sum(t.n_rows for t in tables)
@@ -446,7 +446,7 @@ def _finish(con: duckdb.DuckDBPyConnection, raw: RawFile, batch_id: int, wave: s
     cells = sum(t.n_cells for t in tables)
     for t in tables:
         if not t.problems.empty:  # every problem of a row not loaded is the row's
-            t.problems.loc[t.problems["source_row"].isin(t.bad_rows), "action"] = engine.ROW
+            t.problems.loc[t.problems["source_row"].isin(t.bad_rows), "action"] = typed_table.ROW
     problems = [t.problems for t in tables if not t.problems.empty]
     if problems:
         quarantine_rows(con, batch_id, raw.path.name, pd.concat(problems, ignore_index=True))
