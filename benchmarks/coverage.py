@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.indicators.catalogue import load_catalogue
-from pipeline.indicators.survey_estimates import survey_values
 from pipeline.indicators.sources import FormCodebook, QuestionInfo, plan_sources
+from pipeline.indicators.survey_estimates import survey_values
 from pipeline.project import load_project
 from pipeline.project.forms import Calibration
 

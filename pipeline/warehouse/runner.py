@@ -154,14 +154,11 @@ def create(con: duckdb.DuckDBPyConnection, name: str, kind: str, /, *, as_name: 
 
 
 def refill(con: duckdb.DuckDBPyConnection, table: str, name: str | None = None, /, *,
-           params: dict | None = None, select: str | None = None, **context) -> int:
+           params: dict | None = None, **context) -> int:
     """Replace every row of mart ``table`` by model ``name`` (default: the model of the same
-    name under ``marts/``), or by the rows of the registered relation ``select``; returns the
-    mart's rows. Call it inside the writer's transaction: readers never see it half-filled."""
-    if select is not None:
-        sql, bound = f"select * from {ident(select)}", {}
-    else:
-        sql, bound = render(name or f"marts/{table}", **context)
+    name under ``marts/``); returns the mart's rows. Call it inside the writer's transaction:
+    readers never see it half-filled."""
+    sql, bound = render(name or f"marts/{table}", **context)
     con.execute(f"delete from main.{ident(table)}")
     merged = _merge(bound, params)
     insert = f"insert into main.{ident(table)} by name select * from ({sql})"
