@@ -15,10 +15,7 @@ from __future__ import annotations
 import duckdb
 
 from pipeline.project.config import DEFAULT_AGE_GROUPS, ProjectConfig, ProjectError
-
-
-def _literal(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
+from pipeline.warehouse import runner
 
 
 def _config(project) -> ProjectConfig:
@@ -46,35 +43,19 @@ def form_populations(project) -> dict[str, str]:
     return out
 
 
-def age_group_sql(config: ProjectConfig) -> list[str]:
-    """The ``create macro`` statements of the project's age groups (see the module docstring)."""
-    by_population = []
-    for population in config.age_groups:
-        whens = " ".join(
-            f"when age between {low} and {high} then {_literal(label)}" if high is not None
-            else f"when age >= {low} then {_literal(label)}"
-            for low, high, label in config.age_bands(population))
-        by_population.append(f"when {_literal(population)} then (case {whens} end)")
-    first = next(iter(config.age_groups))
-    attendance = ", ".join(f"age_group(age, {_literal(p)})" for p in config.attendance.age_groups)
-    return [
-        f"create or replace temp macro age_group(age, population) as case population "
-        f"{' '.join(by_population)} end",
-        f"create or replace temp macro attendance_age_group(age) as coalesce({attendance}, null)",
-        # a survey row of a form without a population of its own (benchmarks' reference query)
-        f"create or replace temp macro survey_age_group(age) as age_group(age, {_literal(first)})",
-        f"create or replace temp macro form_population(form_id) as {_literal(first)}",
-    ]
+def age_group_context(config: ProjectConfig, forms: dict[str, str] | None = None) -> dict:
+    """What model ``macros/age_groups`` reads of the project's age groups."""
+    return {
+        "populations": [{"name": population, "bands": [{"low": low, "high": high, "label": label}
+                                                       for low, high, label in config.age_bands(population)]}
+                        for population in config.age_groups],
+        "attendance": list(config.attendance.age_groups),
+        "forms": forms or {},
+    }
 
 
 def create_age_group_macros(con: duckdb.DuckDBPyConnection, project) -> None:
     """Create the age-group macros of ``project`` (``None``: the default bands) in ``con``."""
-    config = _config(project)
-    statements = age_group_sql(config)
-    forms = form_populations(project)
-    if forms:
-        whens = " ".join(f"when {_literal(f)} then {_literal(p)}" for f, p in sorted(forms.items()))
-        statements[-1] = (f"create or replace temp macro form_population(form_id) as case form_id "
-                          f"{whens} else {_literal(next(iter(config.age_groups)))} end")
-    for sql in statements:
-        con.execute(sql)
+    context = age_group_context(_config(project), form_populations(project))
+    sql, _ = runner.render("macros/age_groups", inline=True, **context)  # macros cannot be prepared
+    con.execute(sql)
