@@ -22,7 +22,6 @@ from pipeline.ingest.survey.sql import (
     EMAIL_PATTERN,
     PHONE_PATTERN,
     ident,
-    literal,
     looks_personal_sql,
 )
 from pipeline.ingest.survey.typed_table import (
@@ -35,7 +34,7 @@ from pipeline.ingest.survey.typed_table import (
     resolved_select,
 )
 from pipeline.ingest.survey.xlsform import Form
-from pipeline.warehouse import scalar
+from pipeline.warehouse import runner, scalar
 
 PERSONAL_VALUE = "<personal>"
 _PERSONAL_SHARE = 0.05  # a free-text column with more phone/e-mail-like values than this is dropped
@@ -83,17 +82,11 @@ def failed_cells(con: duckdb.DuckDBPyConnection, typed: Typed) -> list[tuple[int
         return []
     landed = typed.landed
     if landed.raw is None:
-        source, number = ident(landed.table), f"rowid + {landed.first_row}"
+        source, number = landed.table, f"rowid + {int(landed.first_row)}"
     else:
-        source, number = ident(landed.rows_view), "row_number() over () + 1"
-    texts = ", ".join(f"{f.text_sql} as {ident('t_' + f.column)}" for f in checked)
-    pairs = ", ".join(
-        f"case when t.{ident('t_' + f.column)} is not null and v.{ident(f.column)} is null then "
-        f"{{'col': {literal(f.column)}, 'val': t.{ident('t_' + f.column)}}} end" for f in checked)
-    rows = con.execute(
-        f"select __row, unnest(list_filter([{pairs}], lambda p: p is not null), recursive := true) from "
-        f"(select {number} as __row, {texts} from {source} s) t semi join {flagged} b using (__row) "
-        f"join {ident(typed.table)} v using (__row)").fetchall()
+        source, number = landed.rows_view, "row_number() over () + 1"
+    rows = runner.rows(con, "ingest/failed_cells", typed=typed.table, source=source, number=number,
+                       fields=[{"column": f.column, "text": f.text_sql} for f in checked])
     return [(int(r), col, val) for r, col, val in rows]
 
 
@@ -290,10 +283,9 @@ def personal_safety_net(con: duckdb.DuckDBPyConnection, typed: Typed) -> list[st
     texts = [f for f in typed.plan.fields if f.kind == "text" and f.stored]
     if not texts:
         return []
-    counts = ", ".join(
-        f"count({ident(f.column)}), count(*) filter (where {looks_personal_sql(ident(f.column))})"
-        for f in texts)
-    row = con.execute(f"select {counts} from {ident(typed.table)}").fetchall()[0]
+    row = runner.rows(con, "ingest/personal_values", table=typed.table,
+                      columns=[{"column": f.column, "looks_personal": looks_personal_sql(ident(f.column))}
+                               for f in texts])[0]
     notes = []
     for i, f in enumerate(texts):
         n, hits = row[2 * i], row[2 * i + 1]
