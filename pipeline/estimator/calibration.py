@@ -1,7 +1,8 @@
 """Calibration of a design's weights: ``post_stratify``, ``rake`` and ``calibrate``.
 
 R's ``postStratify``, ``rake``, ``calibrate`` and ``grake``, with the linear steps whose
-residuals the variance uses, and the population tables they read."""
+residuals the variance uses, and the population tables they read.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Designs whose rows are cells that sum the respondents of one PSU and domain cell.
 
 What the indicator engine gets from DuckDB: ``CellSums``, ``Design.from_cells``,
-``Design.cell_means`` and the post-stratification residuals of cells."""
+``Design.cell_means`` and the post-stratification residuals of cells.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Types, constants and records shared by the estimator's modules.
 
 The records are what a design keeps: its sampling stages, its calibration steps and a
-prepared estimate (row scores and domain bookkeeping)."""
+prepared estimate (row scores and domain bookkeeping).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Linear combinations of domain estimates, with the covariance of the domains.
 
 ``Design.contrast`` and ``Design.differences``: R's ``svyby(..., covmat = TRUE)`` +
-``svycontrast``."""
+``svycontrast``.
+"""
 
 from __future__ import annotations
 

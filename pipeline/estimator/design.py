@@ -3,7 +3,8 @@
 Construction from respondent rows, degrees of freedom, weighting efficiency, the public
 estimators (``mean``, ``total``, ``proportion``, ``ratio`` and their plural forms) and
 domains. Calibration, contrasts, cells, estimation and variance come from the mixins of
-the sibling modules."""
+the sibling modules.
+"""
 
 from __future__ import annotations
 

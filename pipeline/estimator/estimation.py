@@ -1,6 +1,7 @@
 """Point estimates, influence values (scores) and SRS variances per domain.
 
-Also the frame of statistics (se, df, interval, deff, notes) every estimator returns."""
+Also the frame of statistics (se, df, interval, deff, notes) every estimator returns.
+"""
 
 from __future__ import annotations
 

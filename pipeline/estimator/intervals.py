@@ -1,7 +1,8 @@
 """Confidence intervals and the change between two independent samples.
 
 R's t interval (``confint``) and ``svyciprop``'s logit interval; ``difference`` tests a
-change between independent samples such as two waves."""
+change between independent samples such as two waves.
+"""
 
 from __future__ import annotations
 

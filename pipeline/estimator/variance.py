@@ -1,7 +1,8 @@
 """Taylor linearisation variance, R's ``svyrecvar``.
 
 Stage by stage within domains, the lonely-PSU rules, and the dense path over the full
-design that calibrated designs and contrasts use."""
+design that calibrated designs and contrasts use.
+"""
 
 from __future__ import annotations
 
