@@ -10,13 +10,14 @@ municipality, which they compare with the project. Every number comes from
 ``indicator_values`` / ``indicator_changes``; suppressed cells appear as "n < 10" (or
 "n < 10 (potisnuto)" and the like, from the language's catalogue), never as a number.
 
-Modules: ``headline`` (title, headline figures, donor table), ``results`` (a chart per
+Modules: ``opening`` (title, headline figures, donor table), ``indicators`` (a chart per
 indicator, the change between waves), ``participation`` (youth, ties, activities, maps),
 ``quality`` (data quality, provenance) and ``common`` (cells as readers see them).
 """
 
 from pipeline.reports.sections.common import DIMENSION_ORDER, HEADLINE_MAX, VALUE_ORDER, shown_cell
-from pipeline.reports.sections.headline import (
+from pipeline.reports.sections.indicators import change, results
+from pipeline.reports.sections.opening import (
     donor_cell,
     donor_table,
     headline,
@@ -33,7 +34,6 @@ from pipeline.reports.sections.participation import (
     youth_summary,
 )
 from pipeline.reports.sections.quality import data_quality, provenance
-from pipeline.reports.sections.results import change, results
 
 __all__ = ["DIMENSION_ORDER", "HEADLINE_MAX", "VALUE_ORDER", "activities", "change",
            "data_quality", "donor_cell", "donor_table", "has_attendance", "headline",
