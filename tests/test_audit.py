@@ -261,7 +261,7 @@ def test_exporters_neutralise_formula_text(tmp_path):
     text: the audit's formula check reads them back clean."""
     import pandas as pd
 
-    from pipeline.checks.audit import _sheet_content
+    from pipeline.checks.audit.reports import _sheet_content
     from pipeline.ingest.survey.quarantine import export_quarantine
     from pipeline.reports.tables import write_table
 
@@ -281,7 +281,7 @@ def test_exporters_neutralise_formula_text(tmp_path):
 def test_the_quarantine_xlsx_keeps_urls_as_text(tmp_path):
     import pandas as pd
 
-    from pipeline.checks.audit import _external_links
+    from pipeline.checks.audit.reports import _external_links
     from pipeline.ingest.survey.quarantine import export_quarantine
 
     frame = pd.DataFrame({"batch_id": [1], "file_name": ["a.xlsx"], "sheet": ["s"],

@@ -25,13 +25,9 @@ import pyarrow as pa
 
 from pipeline.config import Settings
 from pipeline.errors import RejectedFile, SpscError
-from pipeline.ingest.attendance.checks import (
-    PROBLEM_COLUMNS,
-    check_rows,
-    quarantine_value,
-    sheet_rows,
-)
+from pipeline.ingest.attendance.checks import PROBLEM_COLUMNS, check_rows, quarantine_value
 from pipeline.ingest.attendance.read import read_grids
+from pipeline.ingest.attendance.sheets import sheet_rows
 from pipeline.registry.keys import store_name_signatures
 from pipeline.warehouse import (
     file_sha256,

@@ -5,29 +5,33 @@ one multi-table export) is one load: one transaction that writes its load batche
 submissions (staging), its repeat rows, its quarantine and the refreshed marts, or nothing.
 A file already loaded (same sha256) is skipped and said so; a file that cannot be read is
 rejected with one line and leaves the warehouse exactly as it was.
+
+The files of one export are grouped in :mod:`pipeline.ingest.survey.exports`; the codebook
+and the removal of replaced batches are written by :mod:`pipeline.ingest.survey.writes`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from pipeline.config import Settings
 from pipeline.errors import RejectedFile, SpscError
 from pipeline.ingest.survey import problems, store, typed_table
-from pipeline.ingest.survey.kobo import Export, ExportTable, read_export_tables
+from pipeline.ingest.survey.exports import _Group, _group_kobo, _renamed
+from pipeline.ingest.survey.kobo import read_export_tables
 from pipeline.ingest.survey.land import Landed, RawFile, drop_landed, inspect_file, land_file
 from pipeline.ingest.survey.mapping import Mapping, check_mapping_for, default_mapping, read_mapping
 from pipeline.ingest.survey.models import build_survey_marts
 from pipeline.ingest.survey.plan import plan_main, plan_repeat, role_paths, wide_instances
 from pipeline.ingest.survey.spss import AgencyFile, csv_codebook, is_agency_file, read_agency
 from pipeline.ingest.survey.sql import create_hmac_macro, drop_hmac_macro
+from pipeline.ingest.survey.writes import _store_codebook, replace_batches
 from pipeline.ingest.survey.xlsform import Form, merge_versions, read_form
 from pipeline.warehouse import (
     connect,
@@ -210,48 +214,9 @@ def _check_form_version(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile
             str(raw.path), "give the changed form a new version in its settings sheet")
 
 
-@dataclass
-class _Group:
-    files: list[RawFile]
-    landed: list[Landed]
-    export: Export
-    personal: set[str] = field(default_factory=set)
-
-
 class _Reread(Exception):
     """DuckDB's reading of a CSV does not match the file (blank lines, quoted line breaks,
     another encoding): read it again with the Python reader."""
-
-
-def _group_kobo(con: duckdb.DuckDBPyConnection, files: list[RawFile], form: Form | None,
-                mapping: Mapping | None) -> list[_Group]:
-    """Files of one call grouped into exports: a main file with the repeat-table files of it."""
-    if not files:
-        return []
-    personal = set(mapping.personal) if mapping else set()
-    mains, children = [], []
-    for i, raw in enumerate(files):
-        landed = land_file(con, f"_spsc_f{i}", raw)
-        try:
-            export = read_export_tables(landed, form, personal, con=con)
-        except RejectedFile as exc:
-            if "no main table" not in exc.what:
-                drop_landed(con, landed)
-                raise
-            children.append((raw, landed))
-            continue
-        mains.append(_Group([raw], landed, export, personal))
-    if children:
-        if len(mains) != 1:
-            drop_landed(con, [t for _, ls in children for t in ls] + [t for g in mains for t in g.landed])
-            raise RejectedFile("repeat-table files need exactly one main file of the same export in the "
-                               "same command", str(children[0][0].path))
-        group = mains[0]
-        for raw, landed in children:
-            group.files.append(raw)
-            group.landed += landed
-        group.export = read_export_tables(group.landed, form, personal, con=con)
-    return mains
 
 
 def _load_mapped(con: duckdb.DuckDBPyConnection, raw: RawFile, mapping: Mapping | None,
@@ -279,28 +244,6 @@ def _load_mapped(con: duckdb.DuckDBPyConnection, raw: RawFile, mapping: Mapping 
     group = _Group([raw], landed_all, export, personal)
     return _load_export(con, group, form, mapping, wave, kobo=False, codebook_kind=kind, agency=agency,
                         replace=replace)
-
-
-def _renamed(form: Form, export: Export, rename: dict[str, str], raw: RawFile) -> tuple[Form, Export]:
-    """The form and export with variables stored under other question names (the settings'
-    ``rename``: an agency's ``OPCINA`` as the project form's ``location/municipality``)."""
-    missing = [v for v in rename if form.question(v) is None]
-    if missing:
-        raise RejectedFile(f"the settings rename variables the file does not have: {', '.join(missing)}",
-                           str(raw.path))
-    taken = {q.path for q in form.questions if q.path not in rename} & set(rename.values())
-    if taken:
-        raise RejectedFile(f"the settings rename variables to names the file already uses: {', '.join(sorted(taken))}",
-                           str(raw.path))
-    questions = [replace(q, path=rename[q.path], name=rename[q.path].rsplit("/", 1)[-1])
-                 if q.path in rename else q for q in form.questions]
-    new_form = replace(form, questions=questions)
-
-    def table(t: ExportTable) -> ExportTable:
-        cols = {h: replace(r, path=rename[r.path]) if r.path in rename else r for h, r in t.columns.items()}
-        return replace(t, columns=cols)
-
-    return new_form, replace(export, main=table(export.main), repeats=[table(t) for t in export.repeats])
 
 
 def _load_export(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Mapping | None,
@@ -416,12 +359,11 @@ def _load(con: duckdb.DuckDBPyConnection, group: _Group, form: Form, mapping: Ma
                 if raw is main_raw:
                     result.replaced, result.unchanged = replaced, unchanged
                 results.append(result)
-            waves = {the_wave} | {old["wave"] for olds in replaced_batches.values() for old in olds if old["wave"]}
             for olds in replaced_batches.values():
                 for old in olds:
                     if old["wave"] and old["wave"] != the_wave:
                         store.recompute_current(con, form.form_id, old["wave"])
-            build_survey_marts(con, sorted(waves))
+            build_survey_marts(con)
             step("survey marts built")
         return results
     finally:
@@ -457,77 +399,6 @@ def _finish(con: duckdb.DuckDBPyConnection, raw: RawFile, batch_id: int, wave: s
                       cells_quarantined=cells)
 
 
-def _labels_array(dicts: list[dict[str, str]]) -> pa.Array:
-    return pa.array([list(d.items()) for d in dicts], type=pa.map_(pa.string(), pa.string()))
-
-
-def _store_codebook(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, kind: str, batch_id: int) -> int:
-    """Write a form version's codebook (questions and choices); returns rows written."""
-    con.execute("insert into survey_forms values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [form.form_id, form.version, form.title, form.default_language, form.languages, kind,
-                 raw.path.name, raw.sha256, batch_id, datetime.now()])
-    qs = form.questions
-    questions = pa.table({
-        "form_id": [form.form_id] * len(qs), "form_version": [form.version] * len(qs),
-        "position": pa.array([q.position for q in qs], pa.int32()), "question": [q.path for q in qs],
-        "name": [q.name for q in qs], "type": [q.type for q in qs], "list_name": pa.array([q.list_name for q in qs], pa.string()),
-        "group_path": [q.group_path for q in qs], "repeat_path": pa.array([q.repeat_path for q in qs], pa.string()),
-        "required": [q.required for q in qs], "relevant": pa.array([q.relevant for q in qs], pa.string()),
-        "constraint_expr": pa.array([q.constraint for q in qs], pa.string()),
-        "is_personal": [q.personal is not None for q in qs],
-        "personal_reason": pa.array([q.personal for q in qs], pa.string()),
-        "labels": _labels_array([q.labels for q in qs]), "batch_id": pa.array([batch_id] * len(qs), pa.int32()),
-        "missing_codes": pa.array([list(q.missing_codes) or None for q in qs], pa.list_(pa.string())),
-    })
-    missing = {(q.list_name, c) for q in qs if q.list_name for c in q.missing_codes}
-    cs = form.choices
-    choices = pa.table({
-        "form_id": pa.array([form.form_id] * len(cs), pa.string()),
-        "form_version": pa.array([form.version] * len(cs), pa.string()),
-        "list_name": pa.array([c.list_name for c in cs], pa.string()),
-        "position": pa.array([c.position for c in cs], pa.int32()),
-        "choice": pa.array([c.name for c in cs], pa.string()), "labels": _labels_array([c.labels for c in cs]),
-        "is_missing": pa.array([(c.list_name, c.name) in missing for c in cs], pa.bool_()),
-        "batch_id": pa.array([batch_id] * len(cs), pa.int32()),
-    })
-    for name, table in (("stg_codebook__questions", questions), ("stg_codebook__choices", choices)):
-        con.register("_spsc_codebook", table)
-        try:
-            con.execute(f"insert into {name} by name select * from _spsc_codebook")
-        finally:
-            con.unregister("_spsc_codebook")
-    return len(qs) + len(cs)
-
-
-_BATCH_TABLES = ("quarantine",)
-# respondents is rebuilt by spsc build: until then it only loses the replaced submissions
-_SUBMISSION_TABLES = ("stg_survey__answers", "stg_survey__missing_codes", "respondents")
-_BATCH_ROW_TABLES = ("stg_survey__repeat_rows", "stg_survey__repeat_instances", "stg_codebook__questions",
-                     "stg_codebook__choices", "survey_forms")
-
-
-def replace_batches(con: duckdb.DuckDBPyConnection, raw: RawFile, kind: str) -> list[dict]:
-    """Remove every row written by the loaded batches of a file (the same bytes, or a file of
-    the same name: a corrected delivery) inside the caller's transaction, and mark them
-    ``replaced``; returns those batches (``batch_id``, ``wave``)."""
-    rows = con.execute("select batch_id, wave from load_batches where (sha256 = ? or file_name = ?) and kind = ? "
-                       "and status = 'loaded'", [raw.sha256, raw.path.name, kind]).fetchall()
-    out = []
-    for batch_id, wave in rows:
-        con.execute("create or replace temp table _spsc_gone as select submission_id from stg_survey__submissions "
-                    "where batch_id = ?", [batch_id])
-        for table in _SUBMISSION_TABLES:
-            con.execute(f"delete from {table} where submission_id in (select submission_id from _spsc_gone)")
-        con.execute("delete from survey_replacements where old_submission_id in (select submission_id from _spsc_gone)"
-                    " or new_submission_id in (select submission_id from _spsc_gone)")
-        for table in (*_BATCH_ROW_TABLES, *_BATCH_TABLES):
-            con.execute(f"delete from {table} where batch_id = ?", [batch_id])
-        con.execute("delete from stg_survey__submissions where batch_id = ?", [batch_id])
-        con.execute("update load_batches set status = 'replaced' where batch_id = ?", [batch_id])
-        out.append({"batch_id": batch_id, "wave": wave})
-    return out
-
-
 def _store_form(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, kind: str) -> LoadResult:
     batch_id = start_batch(con, raw.path, raw.sha256, FORM_KIND, None)
     n = _store_codebook(con, form, raw, kind, batch_id)
@@ -539,7 +410,7 @@ def _store_form(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile, kind: 
 def _load_form_only(con: duckdb.DuckDBPyConnection, form: Form, raw: RawFile) -> LoadResult:
     with transaction(con):
         result = _store_form(con, form, raw, "xlsform")
-        build_survey_marts(con, [])
+        build_survey_marts(con)
     return result
 
 

@@ -36,7 +36,7 @@ def create_survey_views(con: duckdb.DuckDBPyConnection, project=None) -> None:
     runner.build(con, [(model, kind) for model, kind in SURVEY_MODELS if kind != "table"])
 
 
-def build_survey_marts(con: duckdb.DuckDBPyConnection, waves=None) -> dict[str, int]:
+def build_survey_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Refill the survey marts from their models (call inside the load's transaction).
 
     Returns rows per mart table after the refill.
