@@ -552,8 +552,8 @@ def test_youth_measures_and_cross_entity_ties(loaded, warehouse):
         ("cumulative", "kljuc", "ribnik", "FBiH", "RS", 2),
     ]
     # youth figures come from the indicator engine only (no mart of their own)
+    from pipeline.indicators.attendance_counts import attendance_values
     from pipeline.indicators.catalogue import load_catalogue
-    from pipeline.indicators.engine import attendance_values
 
     con = duckdb.connect(str(warehouse.db), read_only=True)
     try:

@@ -73,8 +73,8 @@ def test_planted_truth_is_recovered(sample):
     ]
     assert inter == truth["inter_entity_event_ids"]
     # the engine's cells (the only source of youth figures) recover the planted truth
+    from pipeline.indicators.attendance_counts import attendance_values
     from pipeline.indicators.catalogue import load_catalogue
-    from pipeline.indicators.engine import attendance_values
 
     settings = truth["settings"]
     values = attendance_values(con, load_catalogue(settings.project), settings)

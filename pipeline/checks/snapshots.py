@@ -63,8 +63,8 @@ def current_values(con: duckdb.DuckDBPyConnection, period: str,
     attendance data, else recomputed by the engine through ``period`` and suppressed with the
     build's threshold (cross-entity ties are only known cumulatively for the latest quarter).
     """
+    from pipeline.indicators.attendance_counts import attendance_values
     from pipeline.indicators.catalogue import load_catalogue
-    from pipeline.indicators.engine import attendance_values
     from pipeline.indicators.suppression import suppress
 
     check_period(period)

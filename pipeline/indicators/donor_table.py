@@ -47,8 +47,10 @@ import pandas as pd
 from pipeline.config import Settings
 from pipeline.errors import SpscError
 from pipeline.exports import neutralise, neutralise_frame
+from pipeline.indicators.attendance_counts import attendance_values
 from pipeline.indicators.catalogue import QUARTER, Catalogue, Indicator
-from pipeline.indicators.engine import CUMULATIVE, attendance_values, baseline_period
+from pipeline.indicators.engine import baseline_period
+from pipeline.indicators.marts import CUMULATIVE
 from pipeline.indicators.suppression import suppress
 from pipeline.warehouse import first_row
 

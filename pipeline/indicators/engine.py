@@ -71,8 +71,6 @@ from pipeline.indicators.survey_estimates import (
 from pipeline.warehouse import connect, transaction
 from pipeline.warehouse.contract import INPUT_TABLES  # the input contract: contract.yml
 
-__all__ = ["CUMULATIVE", "BuildSummary", "attendance_values", "baseline_period", "build", "check_inputs",
-           "compute_changes", "compute_gaps", "compute_values", "write_indicators"]
 _Z95 = 1.959963984540054
 
 

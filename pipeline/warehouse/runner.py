@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import duckdb
@@ -34,7 +34,7 @@ KINDS = ("temp view", "temp table", "view")
 
 
 def ident(name: str) -> str:
-    """A quoted SQL identifier."""
+    """A quoted SQL identifier (any header, with slashes, dots or quotes)."""
     return '"' + str(name).replace('"', '""') + '"'
 
 
@@ -73,6 +73,7 @@ class _Binder:
         return "$" + name
 
 
+@cache
 def _source(name: str) -> tuple[str, bool]:
     """The text of model ``name`` and whether it is a template."""
     base = resources.files("pipeline.warehouse").joinpath("models")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 
 from pipeline.errors import RejectedFile
 from pipeline.ingest.survey.land import Landed
-from pipeline.ingest.survey.sql import ident
 from pipeline.ingest.survey.xlsform import META_TYPES, Form, Question
+from pipeline.warehouse.runner import ident
 
 # Kobo metadata kept (under these keys)
 META_COLUMNS = {

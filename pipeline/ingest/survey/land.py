@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from pipeline.errors import RejectedFile
 from pipeline.ingest.readers import Sheet, read_workbook, sniff_kind
-from pipeline.ingest.survey.sql import ident, literal
+from pipeline.warehouse.runner import ident, literal
 
 
 @dataclass

@@ -23,11 +23,10 @@ from pipeline.ingest.survey.sql import (
     as_number,
     as_timestamp,
     clean_text,
-    ident,
-    literal,
     recode,
 )
 from pipeline.ingest.survey.xlsform import Form, Question
+from pipeline.warehouse.runner import ident, literal
 
 # XLSForm type -> kind of the typed value
 _KIND_OF_TYPE = {

@@ -18,12 +18,7 @@ import pandas as pd
 
 from pipeline.ingest.survey.plan import Field
 from pipeline.ingest.survey.schema import validate_frame
-from pipeline.ingest.survey.sql import (
-    EMAIL_PATTERN,
-    PHONE_PATTERN,
-    ident,
-    looks_personal_sql,
-)
+from pipeline.ingest.survey.sql import EMAIL_PATTERN, PHONE_PATTERN, looks_personal_sql
 from pipeline.ingest.survey.typed_table import (
     CELL,
     NOTE,
@@ -35,6 +30,7 @@ from pipeline.ingest.survey.typed_table import (
 )
 from pipeline.ingest.survey.xlsform import Form
 from pipeline.warehouse import runner, scalar
+from pipeline.warehouse.runner import ident
 
 PERSONAL_VALUE = "<personal>"
 _PERSONAL_SHARE = 0.05  # a free-text column with more phone/e-mail-like values than this is dropped

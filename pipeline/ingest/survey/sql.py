@@ -11,25 +11,11 @@ import hmac
 
 import duckdb
 
+from pipeline.warehouse.runner import literal  # one quoting for every SQL the package writes
+
 # cells Kobo writes for a skipped question, besides an empty cell
 SKIPPED_SPELLINGS = ("", "n/a", "N/A", " ")
 HMAC_MACRO = "spsc_hmac16"
-
-
-def ident(name: str) -> str:
-    """A quoted SQL identifier (any header, with slashes, dots or quotes)."""
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def literal(value) -> str:
-    """A SQL literal for a Python string, number, boolean or ``None``."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def clean_text(column_sql: str, *, trim: bool = True) -> str:

@@ -16,10 +16,11 @@ import pyarrow as pa
 
 from pipeline.ingest.survey.kobo import ExportTable
 from pipeline.ingest.survey.plan import Field, TablePlan
-from pipeline.ingest.survey.sql import clean_text, ident, literal, pseudonym_sql
+from pipeline.ingest.survey.sql import clean_text, pseudonym_sql
 from pipeline.ingest.survey.xlsform import Form
 from pipeline.reference.names import normaliser
 from pipeline.warehouse import runner
+from pipeline.warehouse.runner import ident, literal
 
 PROBLEM_COLUMNS = ["sheet", "source_row", "column_name", "value", "rule", "reason", "action"]
 # what a problem does to the load: the row is not loaded, the cell is loaded as missing, or
