@@ -221,6 +221,6 @@ def test_age_groups_are_declared_once_and_checked(settings):
     root = Path(__file__).resolve().parents[1] / "pipeline"
     band = re.compile(r"'(1[58]-(17|19|29)|25-30|30-44|45-64|65\+)'")
     code = {p: re.sub(r"(--|#).*", "", p.read_text(encoding="utf-8"))  # comments may give examples
-            for p in root.rglob("*") if p.suffix in (".py", ".sql") and "synth" not in p.parts}
+            for p in root.rglob("*") if p.suffix in (".py", ".sql", ".j2") and "synth" not in p.parts}
     found = [str(p.relative_to(root)) for p, text in code.items() if band.search(text)]
     assert found == []
