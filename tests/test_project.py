@@ -48,6 +48,10 @@ def test_spsc_new_writes_a_project_that_loads(tmp_path, clean_env, capsys):
     assert main(["--project", str(folder), "project"]) == 0
     shown = capsys.readouterr().out
     assert "project my_project" in shown and "0 indicators" in shown and "area: none" in shown
+    # a new project builds before it declares an indicator: nothing to compute is not an error
+    assert main(["--project", str(folder), "init"]) == 0
+    assert main(["--project", str(folder), "build"]) == 0
+    assert "indicator_values: 0 cells of 0 indicators" in capsys.readouterr().out
     # a second project cannot be written over the first
     assert main(["new", str(folder)]) == 1
     assert "the folder is not empty" in capsys.readouterr().err

@@ -37,13 +37,17 @@ GAP_COLUMNS = ["indicator_id", "period", "dimension", "first", "second", "estima
                "suppressed"]
 
 
+CATALOGUE_COLUMNS = ["indicator_id", "result", "level", "label_en", "label_bs", "source", "estimator",
+                     "unit", "illustrative", "position"]
+
+
 def catalogue_rows(catalogue: Catalogue) -> pd.DataFrame:
-    """One row per indicator: the labels and units SQL readers need beside the numbers."""
-    return pd.DataFrame([{
-        "indicator_id": i.id, "result": i.result, "level": i.level or "", "label_en": i.label.en,
-        "label_bs": i.label.bs, "source": i.source, "estimator": i.estimator, "unit": i.display_unit,
-        "illustrative": i.illustrative, "position": k,
-    } for k, i in enumerate(catalogue.indicators)])
+    """One row per indicator: the labels and units SQL readers need beside the numbers (a new
+    project's empty catalogue gives no row, with the columns)."""
+    return pd.DataFrame([(
+        i.id, i.result, i.level or "", i.label.en, i.label.bs, i.source, i.estimator, i.display_unit,
+        i.illustrative, k,
+    ) for k, i in enumerate(catalogue.indicators)], columns=CATALOGUE_COLUMNS)
 
 
 def write_indicators(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, changes: pd.DataFrame,
